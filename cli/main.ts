@@ -1,0 +1,51 @@
+/**
+ * `alloy`: one entry point for every subcommand, so one `deno compile cli/main.ts` gives the whole tool.
+ * Each `deno task <name>` is a thin wrapper around `alloy <name>`.
+ * @module
+ */
+import { type Command, helpText, parseFlags } from "./args.ts";
+import { UserError } from "./errors.ts";
+import { benchCommand } from "./bench_command.ts";
+import { dataCommand } from "./data_command.ts";
+import { deviceCommand } from "./device_command.ts";
+
+/** Every subcommand, in the order `alloy --help` lists them. */
+export const COMMANDS: Command[] = [dataCommand, deviceCommand, benchCommand];
+
+function topHelp(): string {
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n");
+  return `alloy — inverse design of alloys on WebGPU\n\nUsage: alloy <command> [flags]   (alloy <command> --help for details)\n\nCommands:\n${rows}\n`;
+}
+
+/** Runs the CLI on `argv` and returns the exit status. Errors become one `error:` line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(topHelp());
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!cmd) {
+      throw new UserError(`unknown command '${name}' (try: ${COMMANDS.map((c) => c.name).join(", ")})`);
+    }
+    const { flags, positionals } = parseFlags(cmd, rest);
+    if (flags.help) {
+      console.log(helpText(cmd));
+      return 0;
+    }
+    return await cmd.run(flags, positionals);
+  } catch (e) {
+    if (e instanceof UserError) {
+      console.error(`error: ${e.message}`);
+      return 2;
+    }
+    // Anything else is a bug or an environment failure: still one line, with the detail behind ALLOY_DEBUG.
+    const err = e as Error;
+    console.error(`error: ${err?.message ?? String(e)}`);
+    if (Deno.env.get("ALLOY_DEBUG")) console.error(err?.stack);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

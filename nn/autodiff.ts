@@ -1,0 +1,123 @@
+/**
+ * Tape-based reverse-mode autodiff. Ops attach a {@link GradNode} to their output while recording is on; the
+ * gradient walks the nodes in reverse topological order and accumulates (never assigns) input gradients.
+ * @module
+ */
+import type { GradNode, Tensor } from "./tensor.ts";
+import { ShapeError, shapeStr } from "./shape.ts";
+
+let recording = true;
+
+/** Whether ops currently record gradient nodes. */
+export function isRecording(): boolean {
+  return recording;
+}
+
+/**
+ * Runs `fn` without recording gradients (inference, metric computation, optimiser updates).
+ * @example
+ * ```ts
+ * const y = noGrad(() => model.forward(x));
+ * ```
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = recording;
+  recording = false;
+  try {
+    return fn();
+  } finally {
+    recording = prev;
+  }
+}
+
+/** Attaches a gradient node to `out` when recording and any input requires a gradient. Returns `out`. */
+export function record(
+  out: Tensor,
+  op: string,
+  inputs: (Tensor | null)[],
+  backward: GradNode["backward"],
+): Tensor {
+  if (!recording || !inputs.some((t) => t?.requiresGrad)) return out;
+  out.requiresGrad = true;
+  out.node = { op, inputs: inputs.map((t) => (t?.requiresGrad ? t : null)), backward };
+  return out;
+}
+
+/** Adds two gradients of the same shape; injected by nn/ops to avoid an import cycle. */
+let addGrads: (a: Tensor, b: Tensor) => Tensor = () => {
+  throw new Error("autodiff: ops not loaded");
+};
+
+/** Internal: installs the add used for gradient accumulation. */
+export function setGradAdd(fn: (a: Tensor, b: Tensor) => Tensor): void {
+  addGrads = fn;
+}
+
+/**
+ * Gradients of the scalar `loss` with respect to each of `wrt` (zeros-free: a tensor that does not influence the
+ * loss gets `null`). `seed` overrides the initial gradient (default: ones of the loss's shape).
+ */
+export function gradients(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor | null)[] {
+  if (!seed && loss.size !== 1) {
+    throw new ShapeError(`grad: loss must have one element, got shape ${shapeStr(loss.shape)}`);
+  }
+  // Reverse topological order by iterative DFS.
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: [Tensor, boolean][] = [[loss, false]];
+  while (stack.length) {
+    const [t, done] = stack.pop()!;
+    if (done) {
+      order.push(t);
+      continue;
+    }
+    if (visited.has(t)) continue;
+    visited.add(t);
+    stack.push([t, true]);
+    for (const i of t.node?.inputs ?? []) if (i && !visited.has(i)) stack.push([i, false]);
+  }
+  const grads = new Map<Tensor, Tensor>();
+  grads.set(loss, seed ?? loss.backend.fill(loss.shape, 1));
+  for (let k = order.length - 1; k >= 0; k--) {
+    const t = order[k];
+    const g = grads.get(t);
+    if (!g || !t.node) continue;
+    const ins = t.node.backward(g);
+    t.node.inputs.forEach((inp, j) => {
+      const gi = ins[j];
+      if (!inp || !gi) return;
+      if (gi.shape.length !== inp.shape.length || gi.shape.some((d, q) => d !== inp.shape[q])) {
+        throw new ShapeError(
+          `grad: ${t.node!.op} produced a gradient of shape ${shapeStr(gi.shape)} for an input of shape ${
+            shapeStr(inp.shape)
+          }`,
+        );
+      }
+      const prev = grads.get(inp);
+      grads.set(inp, prev ? addGrads(prev, gi) : gi);
+    });
+  }
+  return wrt.map((w) => grads.get(w) ?? null);
+}
+
+/**
+ * Returns a function computing `f(...)` and the gradients of its scalar result with respect to `params`.
+ * Missing gradients are returned as zeros so optimisers can treat every parameter alike.
+ * @example
+ * ```ts
+ * const [loss, [gw]] = valueAndGrad(() => mean(square(matmul(x, w))), [w])();
+ * ```
+ */
+export function valueAndGrad(f: () => Tensor, params: Tensor[]): () => [Tensor, Tensor[]] {
+  return () => {
+    const loss = f();
+    const gs = gradients(loss, params);
+    return [loss, gs.map((g, i) => g ?? params[i].backend.fill(params[i].shape, 0))];
+  };
+}
+
+/** Like {@link valueAndGrad} but returns only the gradients. */
+export function grad(f: () => Tensor, params: Tensor[]): () => Tensor[] {
+  const vg = valueAndGrad(f, params);
+  return () => vg()[1];
+}

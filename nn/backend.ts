@@ -1,0 +1,188 @@
+/**
+ * The backend contract: the kernel-level operations every device implements. The CPU reference backend
+ * (`cpu_backend.ts`) and the WebGPU backend (`webgpu_backend.ts`) implement the same interface, so parity tests can
+ * run any op on both. Methods take and return plain tensors and never record gradients: autodiff lives one level up,
+ * in `nn/ops/`. Inputs are validated by the ops layer before a backend sees them.
+ * @module
+ */
+import type { DType, Tensor } from "./tensor.ts";
+import type { Shape } from "./shape.ts";
+import type { RngKey } from "./random.ts";
+
+/** A reference-counted block of device memory. */
+export interface Storage {
+  /** Number of tensors sharing this storage. */
+  refs: number;
+  /** Capacity in elements. */
+  readonly length: number;
+}
+
+/** Elementwise unary ops. `a`/`b` parameters: affine x·a+b; leaky_relu slope a; pow x^a; clamp to [a, b]; step x>a. */
+export type UnaryOp =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "rsqrt"
+  | "abs"
+  | "square"
+  | "reciprocal"
+  | "sign"
+  | "relu"
+  | "leaky_relu"
+  | "tanh"
+  | "sigmoid"
+  | "softplus"
+  | "gelu"
+  | "affine"
+  | "pow"
+  | "clamp"
+  | "step"
+  | "sin"
+  | "cos";
+
+/** Elementwise binary ops with NumPy broadcasting. Comparisons return 1 or 0. */
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min" | "pow" | "gt" | "ge" | "lt" | "eq";
+
+/** Activations that can be fused into the matmul epilogue. */
+export type Activation = "identity" | "relu" | "leaky_relu" | "tanh" | "sigmoid" | "softplus" | "gelu";
+
+/** Single-axis reductions. */
+export type ReduceOp = "sum" | "max" | "min" | "logsumexp";
+
+/** Fused losses; each returns one value per row (leading axis) and has a fused gradient. */
+export type LossKind = "weighted_mse" | "kl_categorical" | "bce_logits";
+
+/** Options of the fused matmul. */
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  /** Added to every row of the output; shape `[N]` or the output's batch shape followed by `[1, N]`. */
+  bias?: Tensor | null;
+  activation?: Activation;
+  /** Slope of leaky_relu (default 0.01). */
+  alpha?: number;
+}
+
+/** Hyperparameters of one fused Adam/AdamW update. */
+export interface AdamParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Decoupled weight decay (AdamW); 0 for Adam. */
+  weightDecay: number;
+  /** 1-based step number, for bias correction. */
+  step: number;
+  /** Global-norm clipping threshold; 0 or Infinity disables. */
+  clipNorm: number;
+}
+
+/** The kernels a device must provide. Shapes are checked by the caller (nn/ops). */
+export interface Backend {
+  readonly kind: "cpu" | "webgpu";
+  /** A one-line description (adapter name for WebGPU). */
+  readonly description: string;
+
+  // ---- memory -------------------------------------------------------------------------------------------------
+  /** A tensor with unspecified contents. */
+  empty(shape: Shape, dtype?: DType): Tensor;
+  /** A tensor holding a copy of `data` (length must equal the shape's size). */
+  fromData(data: ArrayLike<number>, shape: Shape, dtype?: DType): Tensor;
+  /** A tensor filled with `value`. */
+  fill(shape: Shape, value: number, dtype?: DType): Tensor;
+  /** Overwrites `dst` with the host values `data` (same size); used for per-step inputs. */
+  write(dst: Tensor, data: ArrayLike<number>): void;
+  /** Copies `src` into `dst` (same size) on the device. */
+  copyInto(dst: Tensor, src: Tensor): void;
+  /** Copies values to the host. */
+  read(t: Tensor): Promise<Float32Array | Int32Array>;
+  /** Returns storage whose last reference was dropped (to the pool on WebGPU). */
+  release(s: Storage): void;
+  /** Submits recorded work (no-op on CPU). Never waits. */
+  flush(): void;
+  /** Waits until all submitted work has finished. */
+  sync(): Promise<void>;
+
+  // ---- elementwise --------------------------------------------------------------------------------------------
+  unary(op: UnaryOp, x: Tensor, a?: number, b?: number): Tensor;
+  /** Fused derivative: returns dy · f'(x) for unary op f (y = f(x) may be used where cheaper). */
+  unaryGrad(op: UnaryOp, x: Tensor, y: Tensor, dy: Tensor, a?: number, b?: number): Tensor;
+  binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor;
+  /** `cond ? a : b` elementwise with broadcasting (cond nonzero = true). */
+  where(cond: Tensor, a: Tensor, b: Tensor): Tensor;
+
+  // ---- reductions and movement --------------------------------------------------------------------------------
+  /** Reduces one axis (removed from the shape). */
+  reduce(op: ReduceOp, x: Tensor, axis: number): Tensor;
+  /** Softmax or log-softmax along `axis`. */
+  softmax(x: Tensor, axis: number, log: boolean): Tensor;
+  /** Broadcasts `x` to `shape` (NumPy rules) as a new contiguous tensor. */
+  expand(x: Tensor, shape: Shape): Tensor;
+  /** Permutes axes. */
+  permute(x: Tensor, perm: readonly number[]): Tensor;
+  /** The block starting at `begin` with extents `size`. */
+  slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor;
+  /** Places `x` at `begin` inside a zero tensor of `shape` (the transpose of slice). */
+  pad(x: Tensor, shape: Shape, begin: readonly number[]): Tensor;
+  /** Concatenates along `axis`. */
+  concat(xs: Tensor[], axis: number): Tensor;
+  /** Selects entries `idx` (i32, 1-D) along `axis`. */
+  gather(x: Tensor, idx: Tensor, axis: number): Tensor;
+  /** Transpose of gather: sums rows of `src` into a zero tensor whose `axis` has extent `dim`. */
+  scatterAdd(src: Tensor, idx: Tensor, axis: number, dim: number): Tensor;
+  /** Upper-triangle products x_i·x_j (i<j, row-major pair order) over the last axis. */
+  pairwise(x: Tensor): Tensor;
+  /** Gradient of pairwise: dx_k = Σ_j dy_(k,j)·x_j over all pairs containing k. */
+  pairwiseGrad(x: Tensor, dy: Tensor): Tensor;
+
+  // ---- matmul ---------------------------------------------------------------------------------------------------
+  /** Batched matmul over leading (broadcast) axes with transpose flags and a bias + activation epilogue. */
+  matmul(a: Tensor, b: Tensor, opts: MatmulOptions): Tensor;
+
+  // ---- fused model kernels --------------------------------------------------------------------------------------
+  /**
+   * Multi-head scaled-dot-product attention. q: [B, S, H, D], k, v: [B, T, H, D], mask: [B, T] (nonzero = attend) or
+   * null. Returns out [B, S, H, D] and the per-row log-sum-exp [B, H, S] kept for the backward pass.
+   */
+  attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | null,
+    scale: number,
+  ): { out: Tensor; lse: Tensor };
+  /** Backward of {@link Backend.attention}: gradients for q, k and v. */
+  attentionGrad(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | null,
+    scale: number,
+    out: Tensor,
+    lse: Tensor,
+    dout: Tensor,
+  ): { dq: Tensor; dk: Tensor; dv: Tensor };
+  /** Attention probabilities [B, H, S, T] (for interpretability; not differentiated). */
+  attentionProbs(q: Tensor, k: Tensor, mask: Tensor | null, scale: number): Tensor;
+  /**
+   * Reparameterised Gaussian sample z = μ + exp(½·logσ²)·ε with ε from (key, step), fused with the per-row
+   * KL(N(μ, σ²) ‖ N(0, I)) = ½ Σ (μ² + σ² − logσ² − 1). μ, logσ²: [..., L]; kl: [...].
+   */
+  reparam(mu: Tensor, logvar: Tensor, key: RngKey, step: number): { z: Tensor; kl: Tensor; eps: Tensor };
+  /** Uniform (0,1) or standard normal draws for (key, step); element i is a pure function of (key, step, i). */
+  random(kind: "uniform" | "normal", shape: Shape, key: RngKey, step: number): Tensor;
+  /** Inverted-dropout mask: 1/(1−p) with probability 1−p, else 0, from the same uniforms as `random`. */
+  dropoutMask(shape: Shape, p: number, key: RngKey, step: number): Tensor;
+  /** Per-row fused loss over the last axis: weighted MSE w·Σ(a−b)², KL(b‖a)·w with a, b probabilities, BCE. */
+  loss(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null): Tensor;
+  /** Gradient of {@link Backend.loss} with respect to `pred`, given the gradient of the per-row loss. */
+  lossGrad(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null, dloss: Tensor): Tensor;
+  /** Sum of squares of all elements, as a [1] tensor (global-norm clipping). */
+  sumSquares(x: Tensor): Tensor;
+  /**
+   * In-place Adam/AdamW over flat buffers (same size). When `gradNormSq` is given and clipNorm is finite, gradients
+   * are scaled by min(1, clipNorm / ‖g‖) on the device.
+   */
+  adam(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradNormSq: Tensor | null, hp: AdamParams): void;
+}

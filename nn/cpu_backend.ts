@@ -1,0 +1,184 @@
+/**
+ * The CPU reference backend: every kernel in plain TypeScript, written independently of the WGSL. It runs in float32
+ * (the default, the fallback device) or float64 (`new CpuBackend("f64")`, used by finite-difference gradient checks).
+ * Accumulations use float64 in both modes.
+ * @module
+ */
+import type {
+  AdamParams,
+  Backend,
+  BinaryOp,
+  LossKind,
+  MatmulOptions,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+} from "./backend.ts";
+import { type DType, Tensor } from "./tensor.ts";
+import { type Shape, sizeOf } from "./shape.ts";
+import type { RngKey } from "./random.ts";
+import * as ew from "./cpu/elementwise.ts";
+import * as red from "./cpu/reduce.ts";
+import * as mov from "./cpu/movement.ts";
+import * as mm from "./cpu/matmul.ts";
+import * as att from "./cpu/attention.ts";
+import * as rnd from "./cpu/random.ts";
+import * as opt from "./cpu/optim.ts";
+
+/** Host storage: a typed array. */
+export interface CpuStorage extends Storage {
+  data: Float32Array | Float64Array | Int32Array;
+}
+
+/** Plain-TypeScript implementation of {@link Backend}. */
+export class CpuBackend implements Backend {
+  readonly kind = "cpu" as const;
+  readonly description: string;
+  readonly precision: "f32" | "f64";
+
+  constructor(precision: "f32" | "f64" = "f32") {
+    this.precision = precision;
+    this.description = `CPU reference (${precision === "f64" ? "float64" : "float32"})`;
+  }
+
+  /** A new tensor with zeroed storage. */
+  alloc(shape: Shape, dtype: DType = "f32"): Tensor {
+    const n = sizeOf(shape);
+    const data = dtype === "i32"
+      ? new Int32Array(n)
+      : this.precision === "f64"
+      ? new Float64Array(n)
+      : new Float32Array(n);
+    const s: CpuStorage = { refs: 1, length: n, data };
+    return new Tensor(this, shape, dtype, s);
+  }
+
+  /** The typed array behind `t` (a view of exactly t.size elements). */
+  data(t: Tensor): Float32Array | Float64Array | Int32Array {
+    const d = (t.storage as CpuStorage).data;
+    return d.length === t.size ? d : d.subarray(0, t.size);
+  }
+
+  empty(shape: Shape, dtype: DType = "f32"): Tensor {
+    return this.alloc(shape, dtype);
+  }
+  fromData(data: ArrayLike<number>, shape: Shape, dtype: DType = "f32"): Tensor {
+    const t = this.alloc(shape, dtype);
+    this.data(t).set(data);
+    return t;
+  }
+  fill(shape: Shape, value: number, dtype: DType = "f32"): Tensor {
+    const t = this.alloc(shape, dtype);
+    this.data(t).fill(value);
+    return t;
+  }
+  write(dst: Tensor, data: ArrayLike<number>): void {
+    this.data(dst).set(data);
+  }
+  copyInto(dst: Tensor, src: Tensor): void {
+    this.data(dst).set(this.data(src));
+  }
+  read(t: Tensor): Promise<Float32Array | Int32Array> {
+    const d = this.data(t);
+    return Promise.resolve(d instanceof Int32Array ? d.slice() : Float32Array.from(d));
+  }
+  release(_s: Storage): void {}
+  flush(): void {}
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  unary(op: UnaryOp, x: Tensor, a = 0, b = 0): Tensor {
+    return ew.unary(this, op, x, a, b);
+  }
+  unaryGrad(op: UnaryOp, x: Tensor, y: Tensor, dy: Tensor, a = 0, b = 0): Tensor {
+    return ew.unaryGrad(this, op, x, y, dy, a, b);
+  }
+  binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+    return ew.binary(this, op, a, b);
+  }
+  where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+    return ew.where(this, cond, a, b);
+  }
+  expand(x: Tensor, shape: Shape): Tensor {
+    return ew.expand(this, x, shape);
+  }
+  reduce(op: ReduceOp, x: Tensor, axis: number): Tensor {
+    return red.reduce(this, op, x, axis);
+  }
+  softmax(x: Tensor, axis: number, log: boolean): Tensor {
+    return red.softmax(this, x, axis, log);
+  }
+  sumSquares(x: Tensor): Tensor {
+    return red.sumSquares(this, x);
+  }
+  permute(x: Tensor, perm: readonly number[]): Tensor {
+    return mov.permute(this, x, perm);
+  }
+  slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
+    return mov.slice(this, x, begin, size);
+  }
+  pad(x: Tensor, shape: Shape, begin: readonly number[]): Tensor {
+    return mov.pad(this, x, shape, begin);
+  }
+  concat(xs: Tensor[], axis: number): Tensor {
+    return mov.concat(this, xs, axis);
+  }
+  gather(x: Tensor, idx: Tensor, axis: number): Tensor {
+    return mov.gather(this, x, idx, axis);
+  }
+  scatterAdd(src: Tensor, idx: Tensor, axis: number, dim: number): Tensor {
+    return mov.scatterAdd(this, src, idx, axis, dim);
+  }
+  pairwise(x: Tensor): Tensor {
+    return mov.pairwise(this, x);
+  }
+  pairwiseGrad(x: Tensor, dy: Tensor): Tensor {
+    return mov.pairwiseGrad(this, x, dy);
+  }
+  matmul(a: Tensor, b: Tensor, opts: MatmulOptions): Tensor {
+    return mm.matmul(this, a, b, opts);
+  }
+  attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | null,
+    scale: number,
+  ): { out: Tensor; lse: Tensor } {
+    return att.attention(this, q, k, v, mask, scale);
+  }
+  attentionGrad(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | null,
+    scale: number,
+    out: Tensor,
+    lse: Tensor,
+    dout: Tensor,
+  ): { dq: Tensor; dk: Tensor; dv: Tensor } {
+    return att.attentionGrad(this, q, k, v, mask, scale, out, lse, dout);
+  }
+  attentionProbs(q: Tensor, k: Tensor, mask: Tensor | null, scale: number): Tensor {
+    return att.attentionProbs(this, q, k, mask, scale);
+  }
+  reparam(mu: Tensor, logvar: Tensor, key: RngKey, step: number): { z: Tensor; kl: Tensor; eps: Tensor } {
+    return rnd.reparam(this, mu, logvar, key, step);
+  }
+  random(kind: "uniform" | "normal", shape: Shape, key: RngKey, step: number): Tensor {
+    return rnd.random(this, kind, shape, key, step);
+  }
+  dropoutMask(shape: Shape, p: number, key: RngKey, step: number): Tensor {
+    return rnd.dropoutMask(this, shape, p, key, step);
+  }
+  loss(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null): Tensor {
+    return opt.loss(this, kind, pred, target, weight);
+  }
+  lossGrad(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null, dloss: Tensor): Tensor {
+    return opt.lossGrad(this, kind, pred, target, weight, dloss);
+  }
+  adam(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradNormSq: Tensor | null, hp: AdamParams): void {
+    opt.adam(this, param, grad, m, v, gradNormSq, hp);
+  }
+}

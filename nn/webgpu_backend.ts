@@ -1,0 +1,210 @@
+/**
+ * The WebGPU backend: each op becomes one or more dispatches recorded by a {@link Recorder} into the open command
+ * encoder. Outputs come from the buffer pool; nothing is submitted until a read, `flush()` or `sync()`.
+ * Kernel families live in `kernels/<family>.ts`; this class only routes.
+ * @module
+ */
+import type {
+  AdamParams,
+  Backend,
+  BinaryOp,
+  LossKind,
+  MatmulOptions,
+  ReduceOp,
+  Storage,
+  UnaryOp,
+} from "./backend.ts";
+import { type DType, Tensor } from "./tensor.ts";
+import { type Shape, sizeOf } from "./shape.ts";
+import type { RngKey } from "./random.ts";
+import { type BufferRange, Recorder } from "../kernels/recorder.ts";
+import type { KernelSpec } from "../kernels/kernel_spec.ts";
+import { type GpuContext, requestGpu } from "../kernels/device.ts";
+import * as ew from "../kernels/elementwise.ts";
+import * as red from "../kernels/reduce.ts";
+import * as mov from "../kernels/movement.ts";
+import * as mm from "../kernels/matmul.ts";
+import * as att from "../kernels/attention.ts";
+import * as rnd from "../kernels/random.ts";
+import * as opt from "../kernels/optim.ts";
+
+/** GPU storage: a (possibly shared) pooled buffer and the byte offset of this storage inside it. */
+export interface GpuStorage extends Storage {
+  buffer: GPUBuffer;
+  offset: number;
+  /** When set, the buffer belongs to an arena (e.g. a flat parameter buffer) and is not returned to the pool. */
+  borrowed?: boolean;
+}
+
+/** WebGPU implementation of {@link Backend}. Create with {@link WebGpuBackend.create}. */
+export class WebGpuBackend implements Backend {
+  readonly kind = "webgpu" as const;
+  readonly description: string;
+  readonly rec: Recorder;
+  readonly ctx: GpuContext;
+
+  constructor(ctx: GpuContext) {
+    this.ctx = ctx;
+    this.rec = new Recorder(ctx);
+    this.description = ctx.adapter.description;
+  }
+
+  /** Acquires the shared device and returns a backend on it. */
+  static async create(): Promise<WebGpuBackend> {
+    return new WebGpuBackend(await requestGpu());
+  }
+
+  /** A new tensor backed by a pooled buffer (contents unspecified). */
+  alloc(shape: Shape, dtype: DType = "f32"): Tensor {
+    const n = sizeOf(shape);
+    const s: GpuStorage = { refs: 1, length: n, buffer: this.rec.pool.acquire(n * 4), offset: 0 };
+    return new Tensor(this, shape, dtype, s);
+  }
+
+  /** A tensor viewing `length` elements at byte `offset` of an arena buffer the caller owns. */
+  borrow(buffer: GPUBuffer, offset: number, shape: Shape, dtype: DType = "f32"): Tensor {
+    const s: GpuStorage = { refs: 1, length: sizeOf(shape), buffer, offset, borrowed: true };
+    return new Tensor(this, shape, dtype, s);
+  }
+
+  /** The bound byte range of `t`. */
+  range(t: Tensor): BufferRange {
+    const s = t.storage as GpuStorage;
+    return { buffer: s.buffer, offset: s.offset, size: t.size * 4 };
+  }
+
+  /** Records `spec` over the tensors' buffers (in binding order) with optional uniforms. */
+  run(spec: KernelSpec, tensors: readonly Tensor[], params?: ArrayBuffer): void {
+    this.rec.dispatch(spec, tensors.map((t) => this.range(t)), params);
+  }
+
+  empty(shape: Shape, dtype: DType = "f32"): Tensor {
+    return this.alloc(shape, dtype);
+  }
+  fromData(data: ArrayLike<number>, shape: Shape, dtype: DType = "f32"): Tensor {
+    const t = this.alloc(shape, dtype);
+    this.write(t, data);
+    return t;
+  }
+  fill(shape: Shape, value: number, dtype: DType = "f32"): Tensor {
+    return ew.fill(this, shape, value, dtype);
+  }
+  write(dst: Tensor, data: ArrayLike<number>): void {
+    const arr = dst.dtype === "i32"
+      ? (data instanceof Int32Array ? data : Int32Array.from(data))
+      : (data instanceof Float32Array ? data : Float32Array.from(data));
+    this.rec.write(this.range(dst), arr);
+  }
+  copyInto(dst: Tensor, src: Tensor): void {
+    if (src.size === 0) return;
+    this.rec.copy(this.range(src), this.range(dst));
+  }
+  async read(t: Tensor): Promise<Float32Array | Int32Array> {
+    const bytes = await this.rec.read(this.range(t));
+    return t.dtype === "i32" ? new Int32Array(bytes) : new Float32Array(bytes);
+  }
+  release(s: Storage): void {
+    const g = s as GpuStorage;
+    if (!g.borrowed) this.rec.pool.release(g.buffer);
+  }
+  flush(): void {
+    this.rec.flush();
+  }
+  sync(): Promise<void> {
+    return this.rec.sync();
+  }
+
+  unary(op: UnaryOp, x: Tensor, a = 0, b = 0): Tensor {
+    return ew.unary(this, op, x, a, b);
+  }
+  unaryGrad(op: UnaryOp, x: Tensor, y: Tensor, dy: Tensor, a = 0, b = 0): Tensor {
+    return ew.unaryGrad(this, op, x, y, dy, a, b);
+  }
+  binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+    return ew.binary(this, op, a, b);
+  }
+  where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
+    return ew.where(this, cond, a, b);
+  }
+  expand(x: Tensor, shape: Shape): Tensor {
+    return ew.expand(this, x, shape);
+  }
+  reduce(op: ReduceOp, x: Tensor, axis: number): Tensor {
+    return red.reduce(this, op, x, axis);
+  }
+  softmax(x: Tensor, axis: number, log: boolean): Tensor {
+    return red.softmax(this, x, axis, log);
+  }
+  sumSquares(x: Tensor): Tensor {
+    return red.sumSquares(this, x);
+  }
+  permute(x: Tensor, perm: readonly number[]): Tensor {
+    return mov.permute(this, x, perm);
+  }
+  slice(x: Tensor, begin: readonly number[], size: readonly number[]): Tensor {
+    return mov.slice(this, x, begin, size);
+  }
+  pad(x: Tensor, shape: Shape, begin: readonly number[]): Tensor {
+    return mov.pad(this, x, shape, begin);
+  }
+  concat(xs: Tensor[], axis: number): Tensor {
+    return mov.concat(this, xs, axis);
+  }
+  gather(x: Tensor, idx: Tensor, axis: number): Tensor {
+    return mov.gather(this, x, idx, axis);
+  }
+  scatterAdd(src: Tensor, idx: Tensor, axis: number, dim: number): Tensor {
+    return mov.scatterAdd(this, src, idx, axis, dim);
+  }
+  pairwise(x: Tensor): Tensor {
+    return mov.pairwise(this, x);
+  }
+  pairwiseGrad(x: Tensor, dy: Tensor): Tensor {
+    return mov.pairwiseGrad(this, x, dy);
+  }
+  matmul(a: Tensor, b: Tensor, opts: MatmulOptions): Tensor {
+    return mm.matmul(this, a, b, opts);
+  }
+  attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | null,
+    scale: number,
+  ): { out: Tensor; lse: Tensor } {
+    return att.attention(this, q, k, v, mask, scale);
+  }
+  attentionGrad(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | null,
+    scale: number,
+    out: Tensor,
+    lse: Tensor,
+    dout: Tensor,
+  ): { dq: Tensor; dk: Tensor; dv: Tensor } {
+    return att.attentionGrad(this, q, k, v, mask, scale, out, lse, dout);
+  }
+  attentionProbs(q: Tensor, k: Tensor, mask: Tensor | null, scale: number): Tensor {
+    return att.attentionProbs(this, q, k, mask, scale);
+  }
+  reparam(mu: Tensor, logvar: Tensor, key: RngKey, step: number): { z: Tensor; kl: Tensor; eps: Tensor } {
+    return rnd.reparam(this, mu, logvar, key, step);
+  }
+  random(kind: "uniform" | "normal", shape: Shape, key: RngKey, step: number): Tensor {
+    return rnd.random(this, kind, shape, key, step);
+  }
+  dropoutMask(shape: Shape, p: number, key: RngKey, step: number): Tensor {
+    return rnd.dropoutMask(this, shape, p, key, step);
+  }
+  loss(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null): Tensor {
+    return opt.loss(this, kind, pred, target, weight);
+  }
+  lossGrad(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null, dloss: Tensor): Tensor {
+    return opt.lossGrad(this, kind, pred, target, weight, dloss);
+  }
+  adam(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradNormSq: Tensor | null, hp: AdamParams): void {
+    opt.adam(this, param, grad, m, v, gradNormSq, hp);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Shared test helpers: the GPU backend (or null when no adapter exists, so GPU tests skip), seeded data and
+ * closeness assertions.
+ */
+import { CpuBackend } from "../nn/cpu_backend.ts";
+import { WebGpuBackend } from "../nn/webgpu_backend.ts";
+import { hasWebGpu } from "../kernels/device.ts";
+import { Rng } from "../nn/random.ts";
+import type { Tensor } from "../nn/tensor.ts";
+
+/** float32 CPU backend. */
+export const cpu = new CpuBackend("f32");
+/** float64 CPU backend (finite differences). */
+export const cpu64 = new CpuBackend("f64");
+
+let gpuPromise: Promise<WebGpuBackend | null> | null = null;
+/** The WebGPU backend, or null when there is no adapter (tests then skip their GPU half). */
+export function gpu(): Promise<WebGpuBackend | null> {
+  gpuPromise ??= hasWebGpu().then((ok) => (ok ? WebGpuBackend.create() : null));
+  return gpuPromise;
+}
+
+/** Whether a WebGPU adapter is present (for `ignore:` in Deno.test). */
+export const HAS_GPU = await hasWebGpu();
+
+/** Seeded normal data. */
+export function randn(n: number, seed = 1, scale = 1): Float32Array {
+  const r = new Rng(seed);
+  return Float32Array.from({ length: n }, () => r.normal() * scale);
+}
+
+/** Seeded uniform data in [lo, hi). */
+export function randu(n: number, seed = 1, lo = 0, hi = 1): Float32Array {
+  const r = new Rng(seed);
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r.uniform());
+}
+
+/** Max |a−b| / (atol/rtol-scaled) check; throws with the worst index. */
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  { atol = 1e-5, rtol = 1e-4, msg = "" } = {},
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${msg} length mismatch: ${actual.length} vs ${expected.length}`);
+  }
+  let worst = -1, worstErr = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i], e = expected[i];
+    const err = Math.abs(a - e) - (atol + rtol * Math.abs(e));
+    if (!(err <= 0) && (worst < 0 || !(err <= worstErr))) {
+      worst = i;
+      worstErr = err;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `${msg} not close at [${worst}]: got ${actual[worst]}, expected ${
+        expected[worst]
+      } (atol ${atol}, rtol ${rtol})`,
+    );
+  }
+}
+
+/** Reads a tensor and disposes it. */
+export async function take(t: Tensor): Promise<Float32Array | Int32Array> {
+  const d = await t.read();
+  t.dispose();
+  return d;
+}
