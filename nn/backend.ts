@@ -97,6 +97,11 @@ export interface Backend {
   copyInto(dst: Tensor, src: Tensor): void;
   /** Copies values to the host. */
   read(t: Tensor): Promise<Float32Array | Int32Array>;
+  /**
+   * A tensor viewing `shape` elements of `base` starting at element `offset` (a multiple of 64, so GPU bindings stay
+   * 256-byte aligned). The view keeps `base`'s storage alive. Used for flat parameter/gradient arenas.
+   */
+  subview(base: Tensor, offset: number, shape: Shape): Tensor;
   /** Returns storage whose last reference was dropped (to the pool on WebGPU). */
   release(s: Storage): void;
   /** Submits recorded work (no-op on CPU). Never waits. */

@@ -82,7 +82,22 @@ export class CpuBackend implements Backend {
     const d = this.data(t);
     return Promise.resolve(d instanceof Int32Array ? d.slice() : Float32Array.from(d));
   }
-  release(_s: Storage): void {}
+  subview(base: Tensor, offset: number, shape: Shape): Tensor {
+    const parent = base.storage as CpuStorage;
+    const n = sizeOf(shape);
+    parent.refs++;
+    const s: CpuStorage & { parent: CpuStorage } = {
+      refs: 1,
+      length: n,
+      data: parent.data.subarray(offset, offset + n),
+      parent,
+    };
+    return new Tensor(this, shape, base.dtype, s);
+  }
+  release(s: Storage): void {
+    const p = (s as CpuStorage & { parent?: CpuStorage }).parent;
+    if (p && --p.refs === 0) this.release(p);
+  }
   flush(): void {}
   sync(): Promise<void> {
     return Promise.resolve();

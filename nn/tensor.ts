@@ -82,6 +82,22 @@ export class Tensor {
     if (--s.refs === 0) this.backend.release(s);
   }
 
+  /**
+   * Replaces this tensor's storage by `other`'s (same size), keeping the tensor object: how optimisers move
+   * parameters into their flat arena without the layers noticing. `other` is disposed.
+   */
+  adopt(other: Tensor): void {
+    if (other.size !== this.size || other.backend !== this.backend) {
+      throw new ShapeError(`adopt: ${other.toString()} cannot replace the storage of ${this.toString()}`);
+    }
+    const s = other.storage;
+    s.refs++;
+    other.dispose();
+    const old = this.storage;
+    this.#storage = s;
+    if (--old.refs === 0) this.backend.release(old);
+  }
+
   /** Copies the values to the host (async: one GPU→CPU read on WebGPU). */
   async read(): Promise<Float32Array | Int32Array> {
     return await this.backend.read(this);

@@ -34,6 +34,8 @@ export interface GpuStorage extends Storage {
   offset: number;
   /** When set, the buffer belongs to an arena (e.g. a flat parameter buffer) and is not returned to the pool. */
   borrowed?: boolean;
+  /** The storage this one views (subview); released when the last view goes. */
+  parent?: GpuStorage;
 }
 
 /** WebGPU implementation of {@link Backend}. Create with {@link WebGpuBackend.create}. */
@@ -103,9 +105,25 @@ export class WebGpuBackend implements Backend {
     const bytes = await this.rec.read(this.range(t));
     return t.dtype === "i32" ? new Int32Array(bytes) : new Float32Array(bytes);
   }
+  subview(base: Tensor, offset: number, shape: Shape): Tensor {
+    if (offset % 64 !== 0) throw new Error(`subview: offset ${offset} is not a multiple of 64 elements`);
+    const parent = base.storage as GpuStorage;
+    parent.refs++;
+    const s: GpuStorage = {
+      refs: 1,
+      length: sizeOf(shape),
+      buffer: parent.buffer,
+      offset: parent.offset + offset * 4,
+      borrowed: true,
+      parent,
+    };
+    return new Tensor(this, shape, base.dtype, s);
+  }
   release(s: Storage): void {
     const g = s as GpuStorage;
-    if (!g.borrowed) this.rec.pool.release(g.buffer);
+    if (g.parent) {
+      if (--g.parent.refs === 0) this.release(g.parent);
+    } else if (!g.borrowed) this.rec.pool.release(g.buffer);
   }
   flush(): void {
     this.rec.flush();

@@ -1,0 +1,53 @@
+/**
+ * `alloy bench`: kernel and training benchmarks. With `--json`, exactly one JSON object on stdout (progress on
+ * stderr): `{"adapter":{…},"results":[…]}`.
+ * @module
+ */
+import type { Command } from "./args.ts";
+import { openDevice } from "./device_flags.ts";
+import { UserError } from "./errors.ts";
+import { WebGpuBackend } from "../nn/webgpu_backend.ts";
+import { benchKernels, type BenchResult } from "../bench/kernels.ts";
+import { benchTrain } from "../bench/train.ts";
+
+/** The `bench` subcommand. */
+export const benchCommand: Command = {
+  name: "bench",
+  summary: "benchmark the kernels and a training epoch (JSON with --json)",
+  usage: "[--json] [--quick] [--suite kernels|train|all]",
+  flags: {
+    json: { type: "boolean", help: "print exactly one JSON object on stdout" },
+    quick: { type: "boolean", help: "a short run (≤ 2 min on a software adapter)" },
+    suite: { type: "string", value: "kernels|train|all", default: "all", help: "which suite to run" },
+  },
+  async run(flags) {
+    const suite = flags.suite as string;
+    if (!["kernels", "train", "all"].includes(suite)) {
+      throw new UserError(`--suite: expected kernels, train or all, got '${suite}'`);
+    }
+    const be = await openDevice(flags);
+    if (!(be instanceof WebGpuBackend)) {
+      throw new UserError("bench needs the WebGPU device (kernels are compared against the CPU backend)");
+    }
+    const progress = (l: string) => console.error(l);
+    const quick = !!flags.quick;
+    const results: BenchResult[] = [];
+    if (suite !== "train") results.push(...await benchKernels(be, quick, progress));
+    if (suite !== "kernels") results.push(...await benchTrain(be, quick, progress));
+    const report = { adapter: be.ctx.adapter, results };
+    if (flags.json) console.log(JSON.stringify(report));
+    else {
+      console.log(`adapter: ${be.ctx.adapter.description} (fallback: ${be.ctx.adapter.isFallbackAdapter})`);
+      for (const r of results) {
+        console.log(
+          `${r.suite.padEnd(8)} ${r.name.padEnd(18)} ${JSON.stringify(r.shape).padEnd(22)} ${
+            r.median_ms.toFixed(3).padStart(10)
+          } ms${r.gflops !== undefined ? `  ${r.gflops.toFixed(1).padStart(8)} GFLOP/s` : ""}${
+            r.max_rel_err !== undefined ? `  err ${r.max_rel_err}` : ""
+          }`,
+        );
+      }
+    }
+    return 0;
+  },
+};

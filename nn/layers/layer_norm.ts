@@ -1,0 +1,39 @@
+/**
+ * LayerNorm over the last axis with learned scale and shift.
+ * @module
+ */
+import type { Backend } from "../backend.ts";
+import type { Tensor } from "../tensor.ts";
+import { getBackend } from "../device.ts";
+import { add, addScalar, mul, rsqrt, square, sub } from "../ops/elementwise.ts";
+import { mean } from "../ops/reduce.ts";
+import { ShapeError, shapeStr } from "../shape.ts";
+import { Module } from "./module.ts";
+
+/** y = γ·(x − mean)/√(var + ε) + β over the last axis. */
+export class LayerNorm extends Module {
+  readonly gamma: Tensor;
+  readonly beta: Tensor;
+  readonly features: number;
+  eps: number;
+
+  constructor(features: number, o: { eps?: number; backend?: Backend } = {}) {
+    super();
+    const be = o.backend ?? getBackend();
+    this.features = features;
+    this.eps = o.eps ?? 1e-5;
+    this.gamma = be.fill([features], 1);
+    this.gamma.requiresGrad = true;
+    this.beta = be.fill([features], 0);
+    this.beta.requiresGrad = true;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank < 1 || x.shape[x.rank - 1] !== this.features) {
+      throw new ShapeError(`LayerNorm(${this.features}): input ${shapeStr(x.shape)} has the wrong last axis`);
+    }
+    const xc = sub(x, mean(x, -1, true));
+    const v = mean(square(xc), -1, true);
+    return add(mul(mul(xc, rsqrt(addScalar(v, this.eps))), this.gamma), this.beta);
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * Every differentiable op, in one namespace.
+ * @module
+ */
+export * from "./ops/creation.ts";
+export * from "./ops/elementwise.ts";
+export * from "./ops/reduce.ts";
+export * from "./ops/movement.ts";
+export * from "./ops/matmul.ts";
+export * from "./ops/fused.ts";

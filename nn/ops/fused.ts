@@ -1,0 +1,135 @@
+/**
+ * Differentiable fused model ops: multi-head attention, reparameterised Gaussian sampling with KL, dropout, and the
+ * fused losses (weighted MSE, categorical KL, BCE with logits).
+ * @module
+ */
+import type { LossKind } from "../backend.ts";
+import type { Tensor } from "../tensor.ts";
+import { record } from "../autodiff.ts";
+import { type RngKey } from "../random.ts";
+import { sameShape, ShapeError, shapeStr } from "../shape.ts";
+import { check } from "./_check.ts";
+
+/** Limits of the fused attention kernel. */
+export const ATTENTION_LIMITS = { maxSeq: 64, maxHeads: 16, maxHeadDim: 64 };
+
+/**
+ * Multi-head scaled-dot-product attention on [B, S, H, D] queries and [B, T, H, D] keys/values with an optional key
+ * mask [B, T] (nonzero = attend). Differentiable in q, k, v.
+ */
+export function attention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  mask: Tensor | null = null,
+  scale?: number,
+): Tensor {
+  const be = check("attention", [q, k, v, mask]);
+  if (
+    q.rank !== 4 || k.rank !== 4 || !sameShape(k.shape, v.shape) || q.shape[0] !== k.shape[0] ||
+    q.shape[2] !== k.shape[2] || q.shape[3] !== k.shape[3]
+  ) {
+    throw new ShapeError(
+      `attention: expected q [B,S,H,D] and k, v [B,T,H,D], got ${shapeStr(q.shape)}, ${shapeStr(k.shape)}, ${
+        shapeStr(v.shape)
+      }`,
+    );
+  }
+  const [B, S, H, D] = q.shape;
+  const T = k.shape[1];
+  if (mask && (mask.rank !== 2 || mask.shape[0] !== B || mask.shape[1] !== T)) {
+    throw new ShapeError(`attention: mask ${shapeStr(mask.shape)} should be [${B},${T}]`);
+  }
+  const L = ATTENTION_LIMITS;
+  if (S > L.maxSeq || T > L.maxSeq || H > L.maxHeads || D > L.maxHeadDim) {
+    throw new ShapeError(
+      `attention: sequence ≤ ${L.maxSeq}, heads ≤ ${L.maxHeads}, head dim ≤ ${L.maxHeadDim} supported; got S=${S}, T=${T}, H=${H}, D=${D}`,
+    );
+  }
+  const sc = scale ?? 1 / Math.sqrt(Math.max(1, D));
+  const { out, lse } = be.attention(q, k, v, mask, sc);
+  return record(out, "attention", [q, k, v], (g) => {
+    const { dq, dk, dv } = be.attentionGrad(q, k, v, mask, sc, out, lse, g);
+    return [dq, dk, dv];
+  });
+}
+
+/** Attention probabilities [B, H, S, T] for inspection (not differentiable). */
+export function attentionProbs(q: Tensor, k: Tensor, mask: Tensor | null = null, scale?: number): Tensor {
+  const be = check("attentionProbs", [q, k, mask]);
+  return be.attentionProbs(q, k, mask, scale ?? 1 / Math.sqrt(Math.max(1, q.shape[3])));
+}
+
+/**
+ * z = μ + exp(½·logσ²)·ε with ε ~ N(0, I) from (key, step), and per-row KL(N(μ,σ²) ‖ N(0,I)) over the last axis.
+ * Both outputs are differentiable in μ and logσ².
+ */
+export function reparameterize(
+  mu: Tensor,
+  logvar: Tensor,
+  key: RngKey,
+  step: number,
+): { z: Tensor; kl: Tensor } {
+  const be = check("reparameterize", [mu, logvar]);
+  if (!sameShape(mu.shape, logvar.shape) || mu.rank < 1) {
+    throw new ShapeError(
+      `reparameterize: μ ${shapeStr(mu.shape)} and logσ² ${shapeStr(logvar.shape)} must match`,
+    );
+  }
+  const { z, kl, eps } = be.reparam(mu, logvar, key, step);
+  const sigma = () => {
+    const h = be.unary("affine", logvar, 0.5, 0);
+    const s = be.unary("exp", h);
+    h.dispose();
+    return s;
+  };
+  // Accumulate both paths through one node each; autodiff sums contributions.
+  record(z, "reparam.z", [mu, logvar], (g) => {
+    const s = sigma();
+    const ge = be.binary("mul", g, eps);
+    const t = be.binary("mul", ge, s);
+    const glv = be.unary("affine", t, 0.5, 0);
+    s.dispose(), ge.dispose(), t.dispose();
+    return [g, glv];
+  });
+  record(kl, "reparam.kl", [mu, logvar], (g) => {
+    const gk = g.view([...g.shape, 1]);
+    const gmu = be.binary("mul", mu, gk); // dKL/dμ = μ
+    const e = be.unary("exp", logvar);
+    const d = be.unary("affine", e, 0.5, -0.5); // dKL/dlogσ² = ½(σ² − 1)
+    const glv = be.binary("mul", d, gk);
+    gk.dispose(), e.dispose(), d.dispose();
+    return [gmu, glv];
+  });
+  return { z, kl };
+}
+
+/** Inverted dropout with rate `p` using the mask stream (key, step); identity when p = 0. */
+export function dropout(x: Tensor, p: number, key: RngKey, step: number): Tensor {
+  const be = check("dropout", [x]);
+  if (!(p >= 0 && p < 1)) throw new ShapeError(`dropout: rate must be in [0, 1), got ${p}`);
+  if (p === 0) return x;
+  const mask = be.dropoutMask(x.shape, p, key, step);
+  const y = be.binary("mul", x, mask);
+  return record(y, "dropout", [x], (g) => [be.binary("mul", g, mask)]);
+}
+
+/**
+ * Per-row fused loss over the last axis (rows = leading axes): `weighted_mse` w·Σ(p−t)², `kl_categorical`
+ * w·Σ t·log(t/p) (probabilities, clipped to [1e-7, 1]), `bce_logits` w·Σ BCE(logits, t). Differentiable in `pred`.
+ */
+export function loss(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null = null): Tensor {
+  const be = check(kind, [pred, target, weight]);
+  if (!sameShape(pred.shape, target.shape) || pred.rank < 1) {
+    throw new ShapeError(
+      `${kind}: prediction ${shapeStr(pred.shape)} and target ${shapeStr(target.shape)} differ`,
+    );
+  }
+  if (weight && !sameShape(weight.shape, pred.shape.slice(0, -1))) {
+    throw new ShapeError(
+      `${kind}: weight ${shapeStr(weight.shape)} should be ${shapeStr(pred.shape.slice(0, -1))}`,
+    );
+  }
+  const y = be.loss(kind, pred, target, weight);
+  return record(y, kind, [pred], (g) => [be.lossGrad(kind, pred, target, weight, g)]);
+}
