@@ -56,7 +56,7 @@ export class PipelineCache {
       entries.push({
         binding: 0,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: 16 },
+        buffer: { type: "uniform", hasDynamicOffset: true, minBindingSize: 256 },
       });
     }
     spec.bindings.forEach((b, i) =>

@@ -1,14 +1,24 @@
 /**
  * A per-row sum kernel skeleton shared by the fused losses and the reparameterisation kernel: rows × L elements,
- * each row summed over its L elements. Short rows get one thread per row (serial sum); longer rows get one
- * workgroup per row with a shared-memory tree reduction. Both are indexed with {@link grid1d}, so any row count works.
+ * each row summed over its L elements. Either one thread per row (serial sum) or one workgroup per row with a
+ * shared-memory tree reduction; both are indexed with {@link grid1d}, so any row count works.
  * @module
  */
 import { FLAT_WG, grid1d, GRID_ARGS } from "./kernel_spec.ts";
 
-/** Rows at most this long are summed by a single thread. */
-export const ROW_THREAD_MAX = 32;
+/** How a row kernel maps rows to invocations. */
+export type RowMode = "thread" | "group";
+
 const THREAD_WG = 64;
+
+/**
+ * The default mapping: a thread per row for short rows (≤ 32), or when there are enough rows (≥ 4096) to occupy the
+ * device and rows are moderate (≤ 256); a workgroup per row otherwise. (On lavapipe, 16384 rows of 64: 10 ms per
+ * row thread vs 24 ms per row workgroup.)
+ */
+export function rowMode(rows: number, L: number): RowMode {
+  return L <= 32 || (rows >= 4096 && L <= 256) ? "thread" : "group";
+}
 
 /** The code pieces of a row kernel. Inside them `r` is the row, `j` the column, `i = r·L + j` the flat index. */
 export interface RowKernelParts {
@@ -22,12 +32,14 @@ export interface RowKernelParts {
   term: string;
   /** Statements run once per row by one thread, with the row sum in `s`. */
   post: string;
+  /** Row mapping (part of the caller's spec key). */
+  mode: RowMode;
 }
 
-/** WGSL source and grid of a row kernel. The variant (thread or workgroup per row) is a pure function of L. */
+/** WGSL source and grid of a row kernel. */
 export function rowKernel(parts: RowKernelParts): { source: string; workgroups: [number, number, number] } {
-  const { rows, L, decls, term, post } = parts;
-  if (L <= ROW_THREAD_MAX) {
+  const { rows, L, decls, term, post, mode } = parts;
+  if (mode === "thread") {
     return {
       workgroups: grid1d(Math.ceil(rows / THREAD_WG)),
       source: `${decls}

@@ -52,7 +52,7 @@ export function philox4x32(ctr: ArrayLike<number>, key: ArrayLike<number>): [num
   return [c0, c1, c2, c3];
 }
 
-/** Converts 32 random bits to a float in the open interval (0, 1), exactly as the WGSL twin does (24-bit grid). */
+/** Converts 32 random bits to a float in (0, 1] on a 24-bit grid, exactly as the WGSL twin does (the top value rounds to 1 in float32). */
 export function bitsToUniform(u: number): number {
   return ((u >>> 8) + 0.5) / 16777216;
 }
