@@ -68,3 +68,17 @@ export async function take(t: Tensor): Promise<Float32Array | Int32Array> {
   t.dispose();
   return d;
 }
+
+import * as nodeAssert from "node:assert/strict";
+/** Asserts a truthy condition. */
+export function assert(cond: unknown, msg?: string): asserts cond {
+  nodeAssert.ok(cond, msg);
+}
+/** Deep equality. */
+export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
+  nodeAssert.deepStrictEqual(actual, expected, msg);
+}
+/** String matches a pattern. */
+export function assertMatch(actual: string, re: RegExp, msg?: string): void {
+  nodeAssert.match(actual, re, msg);
+}

@@ -1,0 +1,72 @@
+/** CLI smoke tests: every subcommand has --help, errors are one `error:` line, the device command reports JSON. */
+import { assert, assertEquals, assertMatch } from "../_helpers.ts";
+import { COMMANDS } from "../../cli/main.ts";
+
+const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+
+async function alloy(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { XDG_RUNTIME_DIR: "/tmp" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("cli: every subcommand prints --help mentioning --device and --verbose", async () => {
+  for (const c of COMMANDS) {
+    const r = await alloy(c.name, "--help");
+    assertEquals(r.code, 0, c.name);
+    assertMatch(r.stdout, new RegExp(`alloy ${c.name}`));
+    assertMatch(r.stdout, /--device/);
+    assertMatch(r.stdout, /--verbose/);
+  }
+});
+
+Deno.test("cli: unknown command and unknown flag give one error line and a non-zero status", async () => {
+  const a = await alloy("frobnicate");
+  assert(a.code !== 0);
+  assertMatch(a.stderr.trim(), /^error: unknown command 'frobnicate'/);
+  const b = await alloy("device", "--bogus");
+  assert(b.code !== 0);
+  assertMatch(b.stderr.trim(), /^error: .*bogus/);
+  assert(!b.stderr.includes("    at "), "no stack trace");
+  const c = await alloy("device", "--device", "tpu");
+  assert(c.code !== 0);
+  assertMatch(c.stderr.trim(), /^error: --device: expected 'webgpu' or 'cpu', got 'tpu'/);
+  const d = await alloy("bench", "--suite", "nope");
+  assertMatch(d.stderr.trim(), /^error: --suite/);
+});
+
+Deno.test("cli: device --device cpu --json --verbose reports the CPU backend", async () => {
+  const r = await alloy("device", "--device", "cpu", "--json", "--verbose");
+  assertEquals(r.code, 0);
+  const info = JSON.parse(r.stdout);
+  assertEquals(info.kind, "cpu");
+  assertMatch(r.stderr, /device: cpu/);
+});
+
+Deno.test("engine: kernels/ and nn/ never import from data/, cli/, design/ or nn/models/", async () => {
+  const root = new URL("../../", import.meta.url).pathname;
+  for (const dir of ["kernels", "nn"]) {
+    for await (const f of walk(root + dir)) {
+      const src = await Deno.readTextFile(f);
+      for (const m of src.matchAll(/from\s+"([^"]+)"/g)) {
+        assert(
+          !/\/(data|cli|design)\/|nn\/models\//.test(m[1]) || f.includes("/models/"),
+          `${f} imports ${m[1]}`,
+        );
+      }
+    }
+  }
+});
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* walk(p);
+    else if (p.endsWith(".ts")) yield p;
+  }
+}
