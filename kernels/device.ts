@@ -56,6 +56,11 @@ export function requestGpu(): Promise<GpuContext> {
   return shared;
 }
 
+/** A new, unshared device (tests use it to exercise device loss without harming the shared one). */
+export function createGpuContext(): Promise<GpuContext> {
+  return acquire();
+}
+
 async function acquire(): Promise<GpuContext> {
   if (!("gpu" in navigator) || !navigator.gpu) {
     throw new DeviceError(
