@@ -4,7 +4,7 @@
  * @module
  */
 import type { GradNode, Tensor } from "./tensor.ts";
-import { ShapeError, shapeStr } from "./shape.ts";
+import { sameShape, ShapeError, shapeStr } from "./shape.ts";
 
 let recording = true;
 
@@ -55,11 +55,18 @@ export function setGradAdd(fn: (a: Tensor, b: Tensor) => Tensor): void {
 
 /**
  * Gradients of the scalar `loss` with respect to each of `wrt` (zeros-free: a tensor that does not influence the
- * loss gets `null`). `seed` overrides the initial gradient (default: ones of the loss's shape).
+ * loss gets `null`). `seed` overrides the initial gradient (default: ones of the loss's shape; it must have the loss's
+ * shape). The graph must still be alive: a tensor of it that was disposed (e.g. by the {@link scope} that built it)
+ * makes this throw a use-after-free error naming the op, rather than silently cutting the graph.
  */
 export function gradients(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor | null)[] {
   if (!seed && loss.size !== 1) {
     throw new ShapeError(`grad: loss must have one element, got shape ${shapeStr(loss.shape)}`);
+  }
+  if (seed && (!sameShape(seed.shape, loss.shape) || seed.backend !== loss.backend)) {
+    throw new ShapeError(
+      `grad: seed ${seed.toString()} does not match loss ${loss.toString()}`,
+    );
   }
   // Reverse topological order by iterative DFS.
   const order: Tensor[] = [];
@@ -74,7 +81,19 @@ export function gradients(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor |
     if (visited.has(t)) continue;
     visited.add(t);
     stack.push([t, true]);
-    for (const i of t.node?.inputs ?? []) if (i && !visited.has(i)) stack.push([i, false]);
+    for (const i of t.node?.inputs ?? []) {
+      if (!i) continue;
+      // A freed input has lost its node: going on would silently cut the graph (null gradients), so fail loudly.
+      if (i.disposed) {
+        throw new ShapeError(
+          `grad of ${
+            t.node!.op
+          }: use after free: its input ${i.toString()} was disposed (compute gradients inside ` +
+            `the scope that built the graph)`,
+        );
+      }
+      if (!visited.has(i)) stack.push([i, false]);
+    }
   }
   const grads = new Map<Tensor, Tensor>();
   grads.set(loss, seed ?? loss.backend.fill(loss.shape, 1));
@@ -82,7 +101,14 @@ export function gradients(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor |
     const t = order[k];
     const g = grads.get(t);
     if (!g || !t.node) continue;
-    const ins = t.node.backward(g);
+    let ins: (Tensor | null)[];
+    try {
+      ins = t.node.backward(g);
+    } catch (e) {
+      // Typically a use after free: the forward tensors were disposed (e.g. by a scope) before the backward pass.
+      if (e instanceof ShapeError) throw new ShapeError(`grad of ${t.node.op}: ${e.message}`);
+      throw e;
+    }
     t.node.inputs.forEach((inp, j) => {
       const gi = ins[j];
       if (!inp || !gi) return;

@@ -2,7 +2,7 @@
  * Seeded parameter initialisers (host-side, from the counter-based generator).
  * @module
  */
-import { Rng } from "./random.ts";
+import type { Rng } from "./random.ts";
 
 /** Glorot/Xavier uniform: U(−l, l) with l = √(6/(fanIn+fanOut)), Keras' Dense default. */
 export function glorotUniform(n: number, fanIn: number, fanOut: number, rng: Rng): Float32Array {

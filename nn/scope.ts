@@ -24,7 +24,8 @@ export function keep<T extends Tensor>(t: T): T {
 function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
   if (value === null || typeof value !== "object" || seen.has(value)) return;
   seen.add(value);
-  if ((value as Tensor).storage !== undefined && (value as Tensor).backend !== undefined) {
+  // Duck-typed (importing Tensor here would be circular); `disposed` is read because `storage` throws once freed.
+  if (typeof (value as Tensor).disposed === "boolean" && (value as Tensor).backend !== undefined) {
     out.add(value as Tensor);
     return;
   }

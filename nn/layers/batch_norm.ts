@@ -11,7 +11,7 @@ import { noGrad } from "../autodiff.ts";
 import { add, addScalar, mul, rsqrt, square, sub } from "../ops/elementwise.ts";
 import { mean } from "../ops/reduce.ts";
 import { ShapeError, shapeStr } from "../shape.ts";
-import { type LayerOptions, Module, StateTensor } from "./module.ts";
+import { type LayerOptions, Module, param, StateTensor } from "./module.ts";
 
 /** Options of {@link BatchNorm1d}. */
 export interface BatchNormOptions extends LayerOptions {
@@ -39,12 +39,8 @@ export class BatchNorm1d extends Module {
     this.eps = o.eps ?? 1e-3;
     this.momentum = o.momentum ?? 0.99;
     const shape = this.replicas > 1 ? [this.replicas, 1, features] : [features];
-    this.gamma = be.fill(shape, 1);
-    this.gamma.requiresGrad = true;
-    this.gamma.name = "bn.gamma";
-    this.beta = be.fill(shape, 0);
-    this.beta.requiresGrad = true;
-    this.beta.name = "bn.beta";
+    this.gamma = param(be.fill(shape, 1), "bn.gamma");
+    this.beta = param(be.fill(shape, 0), "bn.beta");
     this.runningMean = new StateTensor(be.fill(shape, 0));
     this.runningVar = new StateTensor(be.fill(shape, 1));
   }

@@ -10,7 +10,7 @@ import { glorotUniform } from "../init.ts";
 import { Rng } from "../random.ts";
 import { matmul } from "../ops/matmul.ts";
 import { ShapeError, shapeStr } from "../shape.ts";
-import { type LayerOptions, Module } from "./module.ts";
+import { type LayerOptions, Module, param } from "./module.ts";
 
 /** Seed of replica `r` of a layer seeded with `seed`: a model built alone with this seed matches that replica. */
 export function replicaSeed(seed: number, r: number): number {
@@ -49,14 +49,13 @@ export class Dense extends Module {
     for (let r = 0; r < R; r++) {
       w.set(glorotUniform(per, inFeatures, outFeatures, new Rng(replicaSeed(o.seed ?? 0, r), 1)), r * per);
     }
-    this.weight = be.fromData(w, R > 1 ? [R, inFeatures, outFeatures] : [inFeatures, outFeatures]);
-    this.weight.requiresGrad = true;
-    this.weight.name = "dense.weight";
-    if (o.bias ?? true) {
-      this.bias = be.fill(R > 1 ? [R, 1, outFeatures] : [outFeatures], 0);
-      this.bias.requiresGrad = true;
-      this.bias.name = "dense.bias";
-    } else this.bias = null;
+    this.weight = param(
+      be.fromData(w, R > 1 ? [R, inFeatures, outFeatures] : [inFeatures, outFeatures]),
+      "dense.weight",
+    );
+    this.bias = (o.bias ?? true)
+      ? param(be.fill(R > 1 ? [R, 1, outFeatures] : [outFeatures], 0), "dense.bias")
+      : null;
   }
 
   /** x: [batch, in] (or [R, batch, in] with replicas) → [batch, out]. */

@@ -9,7 +9,7 @@ import { normalInit } from "../init.ts";
 import { Rng } from "../random.ts";
 import { gather, reshape } from "../ops/movement.ts";
 import { ShapeError, shapeStr } from "../shape.ts";
-import { type LayerOptions, Module } from "./module.ts";
+import { type LayerOptions, Module, param } from "./module.ts";
 
 /** Maps ids in [0, count) to learned vectors of size `dim`. */
 export class Embedding extends Module {
@@ -22,9 +22,10 @@ export class Embedding extends Module {
     const be = o.backend ?? getBackend();
     this.count = count;
     this.dim = dim;
-    this.table = be.fromData(normalInit(count * dim, o.std ?? 0.05, new Rng(o.seed ?? 0, 2)), [count, dim]);
-    this.table.requiresGrad = true;
-    this.table.name = "embedding.table";
+    this.table = param(
+      be.fromData(normalInit(count * dim, o.std ?? 0.05, new Rng(o.seed ?? 0, 2)), [count, dim]),
+      "embedding.table",
+    );
   }
 
   /** ids: i32 tensor of any shape → [...ids.shape, dim]. */
@@ -32,9 +33,11 @@ export class Embedding extends Module {
     if (ids.dtype !== "i32") {
       throw new ShapeError(`Embedding: ids must be i32, got ${ids.dtype}${shapeStr(ids.shape)}`);
     }
-    const flat = ids.view([ids.size]);
+    const flat = ids.rank === 1 ? ids : ids.view([ids.size]);
     const rows = gather(this.table, flat, 0);
-    flat.dispose();
+    // The gather's backward reads `flat`: free the view now only when no gradient was recorded (else its scope
+    // frees it).
+    if (flat !== ids && !rows.node) flat.dispose();
     return reshape(rows, [...ids.shape, this.dim]);
   }
 }

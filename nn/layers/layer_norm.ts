@@ -8,7 +8,7 @@ import { getBackend } from "../device.ts";
 import { add, addScalar, mul, rsqrt, square, sub } from "../ops/elementwise.ts";
 import { mean } from "../ops/reduce.ts";
 import { ShapeError, shapeStr } from "../shape.ts";
-import { Module } from "./module.ts";
+import { Module, param } from "./module.ts";
 
 /** y = γ·(x − mean)/√(var + ε) + β over the last axis. */
 export class LayerNorm extends Module {
@@ -22,10 +22,8 @@ export class LayerNorm extends Module {
     const be = o.backend ?? getBackend();
     this.features = features;
     this.eps = o.eps ?? 1e-5;
-    this.gamma = be.fill([features], 1);
-    this.gamma.requiresGrad = true;
-    this.beta = be.fill([features], 0);
-    this.beta.requiresGrad = true;
+    this.gamma = param(be.fill([features], 1), "ln.gamma");
+    this.beta = param(be.fill([features], 0), "ln.beta");
   }
 
   forward(x: Tensor): Tensor {

@@ -5,6 +5,7 @@
  * @module
  */
 import { Tensor } from "../tensor.ts";
+import { keep } from "../scope.ts";
 
 /** Options shared by layers. */
 export interface LayerOptions {
@@ -17,9 +18,25 @@ export interface LayerOptions {
   seed?: number;
 }
 
-/** A tensor that a module updates itself (e.g. BatchNorm running statistics), not by gradients. */
+/**
+ * A tensor that a module updates itself (e.g. BatchNorm running statistics), not by gradients. Owned by its module:
+ * exempt from enclosing {@link scope}s, freed by {@link Module.dispose}.
+ */
 export class StateTensor {
-  constructor(public value: Tensor) {}
+  constructor(public value: Tensor) {
+    keep(value);
+  }
+}
+
+/**
+ * Marks `t` as a trainable parameter called `name`. Parameters belong to their module (freed by
+ * {@link Module.dispose}), so a model built inside a {@link scope} survives it.
+ */
+export function param(t: Tensor, name: string): Tensor {
+  keep(t);
+  t.requiresGrad = true;
+  t.name = name;
+  return t;
 }
 
 /** Base class of every layer and model. */

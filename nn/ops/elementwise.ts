@@ -179,6 +179,7 @@ export const equal = (a: Tensor, b: Tensor): Tensor => binary("eq", a, b);
 /** `cond ? a : b` elementwise with broadcasting; gradients flow to the selected branch. */
 export function where(cond: Tensor, a: Tensor, b: Tensor): Tensor {
   const be = check("where", [cond, a, b]);
+  broadcastShapes("where", broadcastShapes("where", cond.shape, a.shape), b.shape);
   const y = be.where(cond, a, b);
   return record(y, "where", [null, a, b], (g) => {
     const zero = be.fill([], 0);

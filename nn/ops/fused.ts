@@ -6,7 +6,7 @@
 import type { LossKind } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
 import { record } from "../autodiff.ts";
-import { type RngKey } from "../random.ts";
+import type { RngKey } from "../random.ts";
 import { sameShape, ShapeError, shapeStr } from "../shape.ts";
 import { check } from "./_check.ts";
 
@@ -101,6 +101,7 @@ export function reparameterize(
     gk.dispose(), e.dispose(), d.dispose();
     return [gmu, glv];
   });
+  if (!z.node) eps.dispose(); // only the z backward needs ε
   return { z, kl };
 }
 
@@ -111,7 +112,9 @@ export function dropout(x: Tensor, p: number, key: RngKey, step: number): Tensor
   if (p === 0) return x;
   const mask = be.dropoutMask(x.shape, p, key, step);
   const y = be.binary("mul", x, mask);
-  return record(y, "dropout", [x], (g) => [be.binary("mul", g, mask)]);
+  record(y, "dropout", [x], (g) => [be.binary("mul", g, mask)]);
+  if (!y.node) mask.dispose(); // kept only for the backward pass
+  return y;
 }
 
 /**

@@ -20,6 +20,13 @@ const FROM_OUTPUT: Record<Activation, boolean> = {
   gelu: false,
 };
 
+/** {@link sumTo} that frees `full` when the reduction made a new tensor. */
+function reduceTo(full: Tensor, shape: readonly number[]): Tensor {
+  const r = sumTo(full, shape);
+  if (r !== full) full.dispose();
+  return r;
+}
+
 /** Output shape of a matmul, or a {@link ShapeError} naming both shapes. */
 export function matmulShape(a: Tensor, b: Tensor, transA = false, transB = false): number[] {
   if (a.rank < 2 || b.rank < 2) {
@@ -44,7 +51,8 @@ export function matmulShape(a: Tensor, b: Tensor, transA = false, transB = false
 
 /**
  * act(op(a) · op(b) + bias) over broadcast batch axes, in one kernel. With gradients recorded and an activation whose
- * derivative needs the pre-activation (softplus, gelu), the activation runs as a separate op.
+ * derivative needs the pre-activation (softplus, gelu, leaky_relu with a negative slope), the activation runs as a
+ * separate op. `bias` is `[N]` or `[...batch, 1, N]` with each batch extent equal to the output's or 1.
  * @example
  * ```ts
  * const h = matmul(x, w, { bias: b, activation: "relu" }); // x [B, K], w [K, N], b [N]
@@ -59,14 +67,18 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (bias) {
     const n = outShape[outShape.length - 1];
     const okFlat = bias.rank === 1 && bias.shape[0] === n;
+    // Batched bias: [...batch, 1, N], each batch extent equal to the output's or 1 (broadcast).
+    const batchOk = bias.shape.slice(0, -2).every((d, i) => d === 1 || d === outShape[i]);
     const okBatched = bias.rank === outShape.length && bias.shape[bias.rank - 2] === 1 &&
-      bias.shape[bias.rank - 1] === n;
+      bias.shape[bias.rank - 1] === n && batchOk;
     if (!okFlat && !okBatched) {
       throw new ShapeError(`matmul: bias ${shapeStr(bias.shape)} does not fit output ${shapeStr(outShape)}`);
     }
   }
   const needs = isRecording() && (a.requiresGrad || b.requiresGrad || !!bias?.requiresGrad);
-  if (needs && !FROM_OUTPUT[act]) {
+  // leaky_relu's derivative follows from the output's sign only for a non-negative slope.
+  const fromOutput = act === "leaky_relu" ? alpha >= 0 : FROM_OUTPUT[act];
+  if (needs && !fromOutput) {
     const pre = matmul(a, b, { ...opts, activation: "identity" });
     const op = act as UnaryOp;
     const y = be.unary(op, pre, alpha);
@@ -82,20 +94,24 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
       const full = opts.transA
         ? be.matmul(b, gz, { transA: opts.transB, transB: true })
         : be.matmul(gz, b, { transB: !opts.transB });
-      ga = sumTo(full, a.shape);
+      ga = reduceTo(full, a.shape);
     }
     if (b.requiresGrad) {
       const full = opts.transB
         ? be.matmul(gz, a, { transA: true, transB: opts.transA })
         : be.matmul(a, gz, { transA: !opts.transA });
-      gb = sumTo(full, b.shape);
+      gb = reduceTo(full, b.shape);
     }
     if (bias?.requiresGrad) {
       const rows = be.reduce("sum", gz, gz.rank - 2); // [..., N]
-      gbias = bias.rank === 1
-        ? sumTo(rows, bias.shape)
-        : sumTo(rows.view([...rows.shape.slice(0, -1), 1, rows.shape[rows.rank - 1]]), bias.shape);
+      if (bias.rank === 1) gbias = reduceTo(rows, bias.shape);
+      else {
+        const kept = rows.view([...rows.shape.slice(0, -1), 1, rows.shape[rows.rank - 1]]);
+        rows.dispose();
+        gbias = reduceTo(kept, bias.shape);
+      }
     }
+    if (gz !== g) gz.dispose();
     return [ga, gb, gbias];
   });
 }

@@ -2,7 +2,8 @@
  * Adam / AdamW over one flat parameter buffer: at construction the parameters move into a single arena (each slot
  * 64-element aligned), gradients are packed into a twin arena, and one fused kernel updates everything, with optional
  * global-norm clipping computed on the device. Works unchanged for replicated models (the replica axis is just part
- * of each parameter's shape).
+ * of each parameter's shape); with clipping, pass `replicas` so each replica's norm is clipped on its own and the
+ * replicas stay independent.
  * @module
  */
 import type { Backend } from "../backend.ts";
@@ -20,8 +21,13 @@ export interface AdamOptions {
   eps?: number;
   /** Decoupled weight decay (AdamW); default 0. */
   weightDecay?: number;
-  /** Clip the global gradient norm to this value; default none. */
+  /** Clip the global gradient norm to this value (scale min(1, clipNorm / (‖g‖ + 1e-6))); default none. */
   clipNorm?: number;
+  /**
+   * Number of replicas R (default 1). With R > 1 every parameter must have a leading [R] axis and clipping uses one
+   * global norm per replica, so R replicas train exactly like R separate models. Without clipping it has no effect.
+   */
+  replicas?: number;
 }
 
 const ALIGN = 64;
@@ -35,6 +41,7 @@ export class Adam {
   eps: number;
   weightDecay: number;
   clipNorm: number;
+  readonly replicas: number;
   /** Number of updates applied so far. */
   step = 0;
   readonly #be: Backend;
@@ -54,10 +61,19 @@ export class Adam {
     this.eps = o.eps ?? 1e-7;
     this.weightDecay = o.weightDecay ?? 0;
     this.clipNorm = o.clipNorm ?? Infinity;
+    const R = this.replicas = o.replicas ?? 1;
+    if (!(Number.isInteger(R) && R >= 1)) {
+      throw new ShapeError(`Adam: replicas must be a positive integer, got ${R}`);
+    }
     const be = this.#be = params[0].backend;
     let total = 0;
     this.#offsets = params.map((p) => {
       if (p.backend !== be) throw new ShapeError(`Adam: parameters on different devices (${p.toString()})`);
+      if (R > 1 && p.shape[0] !== R) {
+        throw new ShapeError(
+          `Adam: with ${R} replicas, parameter ${p.toString()} needs a leading axis of ${R}`,
+        );
+      }
       const off = total;
       total += Math.ceil(Math.max(1, p.size) / ALIGN) * ALIGN;
       return off;
@@ -88,23 +104,37 @@ export class Adam {
       throw new ShapeError(`Adam.update: ${grads.length} gradients for ${this.params.length} parameters`);
     }
     const be = this.#be;
+    const clip = Number.isFinite(this.clipNorm) && this.clipNorm > 0;
+    const perReplica = clip && this.replicas > 1;
+    grads.forEach((g, i) => {
+      if (g && g.size !== this.params[i].size) {
+        throw new ShapeError(
+          `Adam.update: gradient ${shapeStr(g.shape)} does not match parameter ${
+            shapeStr(this.params[i].shape)
+          }`,
+        );
+      }
+    });
     noGrad(() => {
+      const scale = perReplica ? this.#replicaClipScale(grads) : null;
       grads.forEach((g, i) => {
         const slot = this.#gradSlots[i];
         if (!g) {
-          be.copyInto(slot, be.fill(slot.shape, 0));
+          const z = be.fill(slot.shape, 0);
+          be.copyInto(slot, z);
+          z.dispose();
           return;
         }
-        if (g.size !== slot.size) {
-          throw new ShapeError(
-            `Adam.update: gradient ${shapeStr(g.shape)} does not match parameter ${shapeStr(slot.shape)}`,
-          );
-        }
-        be.copyInto(slot, g);
+        if (scale) {
+          const gv = g.view([this.replicas, g.size / this.replicas]);
+          const scaled = be.binary("mul", gv, scale);
+          be.copyInto(slot, scaled);
+          gv.dispose(), scaled.dispose();
+        } else be.copyInto(slot, g);
       });
+      scale?.dispose();
       this.step++;
-      const clip = Number.isFinite(this.clipNorm) && this.clipNorm > 0;
-      const normSq = clip ? be.sumSquares(this.#grad) : null;
+      const normSq = clip && !perReplica ? be.sumSquares(this.#grad) : null;
       be.adam(this.#flat, this.#grad, this.#m, this.#v, normSq, {
         lr: this.lr,
         beta1: this.beta1,
@@ -112,10 +142,48 @@ export class Adam {
         eps: this.eps,
         weightDecay: this.weightDecay,
         step: this.step,
-        clipNorm: clip ? this.clipNorm : 0,
+        clipNorm: normSq ? this.clipNorm : 0,
       });
       normSq?.dispose();
     });
+  }
+
+  /**
+   * Per-replica clip factors [R, 1] = min(1, clipNorm / (‖g_r‖ + 1e-6)), with ‖g_r‖ the norm of replica r's slices of
+   * every gradient: the same formula the fused kernel applies to the global norm.
+   */
+  #replicaClipScale(grads: (Tensor | null)[]): Tensor {
+    const be = this.#be, R = this.replicas;
+    let acc: Tensor | null = null;
+    for (const g of grads) {
+      if (!g || g.size === 0) continue;
+      const gv = g.view([R, g.size / R]);
+      const sq = be.unary("square", gv);
+      const part = be.reduce("sum", sq, 1);
+      gv.dispose(), sq.dispose();
+      if (acc) {
+        const next = be.binary("add", acc, part);
+        acc.dispose(), part.dispose();
+        acc = next;
+      } else acc = part;
+    }
+    acc ??= be.fill([R], 0);
+    const steps: [Parameters<Backend["unary"]>[0], number, number][] = [
+      ["sqrt", 0, 0],
+      ["affine", 1, 1e-6],
+      ["reciprocal", 0, 0],
+      ["affine", this.clipNorm, 0],
+      ["clamp", 0, 1],
+    ];
+    let cur: Tensor = acc;
+    for (const [op, a, b] of steps) {
+      const next = be.unary(op, cur, a, b);
+      cur.dispose();
+      cur = next;
+    }
+    const out = cur.view([R, 1]);
+    cur.dispose();
+    return out;
   }
 
   /** Frees the optimiser state (the parameters keep their arena until they are disposed). */
