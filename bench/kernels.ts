@@ -1,7 +1,7 @@
 /**
  * Kernel benchmarks: each case runs on the WebGPU backend (timed) and once on the CPU backend (max_rel_err).
- * Timing records `iters` dispatches into one encoder, then waits once, so the ~10 ms completion poll of Deno is
- * amortised; the median over rounds is reported.
+ * Timing records n and then 2n dispatches into one encoder, waiting once after each; the difference divided by n is
+ * the per-op time with Deno's ~10 ms completion poll cancelled out. The median over rounds is reported.
  * @module
  */
 import type { Backend } from "../nn/backend.ts";
@@ -156,7 +156,7 @@ export async function benchKernels(
     const err = maxRelErr(got, want);
     // Timing.
     const flops = c.flops ?? 0;
-    const target = quick ? 150 : 400; // ms of GPU work per round
+    const target = quick ? 100 : 300; // ms of GPU work per round
     let iters = 1;
     const once = async (n: number) => {
       const t0 = performance.now();
@@ -169,8 +169,12 @@ export async function benchKernels(
     await once(1); // warm-up: compile + first run
     const probe = await once(4);
     iters = Math.max(4, Math.min(2000, Math.round((target / Math.max(probe, 0.01)) * 4)));
+    // Per-dispatch time from the difference of n and 2n dispatches, so the fixed completion poll cancels out.
     const rounds: number[] = [];
-    for (let r = 0; r < (quick ? 3 : 5); r++) rounds.push((await once(iters)) / iters);
+    for (let r = 0; r < (quick ? 3 : 5); r++) {
+      const t1 = await once(iters), t2 = await once(2 * iters);
+      rounds.push(Math.max(t2 - t1, 1e-6) / iters);
+    }
     rounds.sort((a, b) => a - b);
     const median = rounds[Math.floor(rounds.length / 2)];
     out.push({
