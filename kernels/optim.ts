@@ -110,6 +110,8 @@ export interface AdamConstants {
   beta2: number;
   eps: number;
   clipNorm: number | null;
+  /** Whether a per-element learning-rate multiplier buffer is bound (per-replica schedules). */
+  lrScale?: boolean;
 }
 
 /**
@@ -119,12 +121,16 @@ export interface AdamConstants {
  */
 export function adamSpec(n: number, c: AdamConstants): KernelSpec {
   const clip = c.clipNorm !== null;
-  const bindings = clip ? ["rw", "read", "rw", "rw", "read"] as const : ["rw", "read", "rw", "rw"] as const;
-  const names = ["param", "grad", "m", "v", "normsq"];
+  const bindings: ("rw" | "read")[] = ["rw", "read", "rw", "rw"];
+  const names = ["param", "grad", "m", "v"];
+  if (clip) bindings.push("read"), names.push("normsq");
+  if (c.lrScale) bindings.push("read"), names.push("lrs");
   const [b1, omb1, b2, omb2, eps] = [c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.eps].map(f32Lit);
   const clipLit = clip ? f32Lit(c.clipNorm!) : "";
   return {
-    key: `adam:${n}:${[b1, omb1, b2, omb2, eps].join(":")}:${clip ? clipLit : "noclip"}`,
+    key: `adam:${n}:${[b1, omb1, b2, omb2, eps].join(":")}:${clip ? clipLit : "noclip"}:${
+      c.lrScale ? "lrs" : ""
+    }`,
     bindings,
     uniforms: true,
     workgroups: grid1d(Math.ceil(n / WG)),
@@ -142,7 +148,9 @@ fn main(${GRID_ARGS}) {
   m[i] = mi;
   v[i] = vi;
   let p = param[i];
-  param[i] = p - P.lr * ((mi / P.bc1) / (sqrt(vi / P.bc2) + ${eps}) + P.wd * p);
+  param[i] = p - P.lr${
+        c.lrScale ? " * lrs[i]" : ""
+      } * ((mi / P.bc1) / (sqrt(vi / P.bc2) + ${eps}) + P.wd * p);
 }`,
   };
 }
@@ -188,7 +196,8 @@ export function lossGrad(
 /**
  * In-place Adam/AdamW step over flat buffers: optional clipping g·min(1, clipNorm/(√normSq + 1e-6)) with normSq
  * read on the device, m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², and
- * param ← param − lr·(m̂/(√v̂ + eps) + weightDecay·param) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t).
+ * param ← param − lr·(m̂/(√v̂ + eps) + weightDecay·param) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t). With `lrScale`
+ * (same size as param) the learning rate of element i is lr·lrScale[i].
  */
 export function adam(
   be: WebGpuBackend,
@@ -198,6 +207,7 @@ export function adam(
   v: Tensor,
   gradNormSq: Tensor | null,
   hp: AdamParams,
+  lrScale: Tensor | null = null,
 ): void {
   const n = param.size;
   if (n === 0) return;
@@ -208,6 +218,7 @@ export function adam(
     beta2: hp.beta2,
     eps: hp.eps,
     clipNorm: clip ? hp.clipNorm : null,
+    lrScale: lrScale !== null,
   });
   // Bias corrections are formed in float64 on the host; only the rounded results reach the shader.
   const params = packParams([
@@ -216,5 +227,7 @@ export function adam(
     ["f", 1 - Math.pow(hp.beta2, hp.step)],
     ["f", hp.weightDecay],
   ]);
-  be.run(spec, clip ? [param, grad, m, v, gradNormSq!] : [param, grad, m, v], params);
+  const bufs = clip ? [param, grad, m, v, gradNormSq!] : [param, grad, m, v];
+  if (lrScale) bufs.push(lrScale);
+  be.run(spec, bufs, params);
 }

@@ -78,6 +78,13 @@ export interface AdamParams {
   clipNorm: number;
 }
 
+/** Running statistics a training-mode batch norm updates in place: running ← m·running + (1 − m)·batch. */
+export interface BatchNormRunning {
+  mean: Tensor;
+  var: Tensor;
+  momentum: number;
+}
+
 /** The kernels a device must provide. Shapes are checked by the caller (nn/ops). */
 export interface Backend {
   readonly kind: "cpu" | "webgpu";
@@ -183,11 +190,65 @@ export interface Backend {
   loss(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null): Tensor;
   /** Gradient of {@link Backend.loss} with respect to `pred`, given the gradient of the per-row loss. */
   lossGrad(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null, dloss: Tensor): Tensor;
+  /**
+   * Training-mode batch normalisation of x [..., B, F] (leading axes = replicas, statistics per (replica, feature)
+   * over the B rows): with m the optional row mask [..., B, 1] of 0/1 (1 without one) and n = Σ m, mean = Σ m·x / n,
+   * var = Σ m·(x − mean)² / n, y = (x − mean)·invstd·γ + β with invstd = 1/√(var + eps) for every row. γ, β (and the
+   * returned mean and invstd, shaped like γ) hold one value per (replica, feature). When `running` is given its
+   * tensors (γ's size) are updated in place. A column with n = 0 uses mean 0, var 0 and keeps its running values.
+   */
+  batchNorm(
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    mask: Tensor | null,
+    eps: number,
+    running: BatchNormRunning | null,
+  ): { y: Tensor; mean: Tensor; invstd: Tensor };
+  /**
+   * Backward of {@link Backend.batchNorm} from its saved mean and invstd: dβ = Σ dy, dγ = Σ dy·x̂ over all rows, and
+   * dx = γ·invstd·(dy − m·(dβ + x̂·dγ)/n) with x̂ = (x − mean)·invstd (dx = γ·invstd·dy where n = 0).
+   */
+  batchNormGrad(
+    x: Tensor,
+    dy: Tensor,
+    gamma: Tensor,
+    mean: Tensor,
+    invstd: Tensor,
+    mask: Tensor | null,
+  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
+  /** Inference-mode batch normalisation: y = (x − runMean)·γ/√(runVar + eps) + β (shapes as in batchNorm). */
+  batchNormInference(
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    runMean: Tensor,
+    runVar: Tensor,
+    eps: number,
+  ): Tensor;
+  /** Backward of {@link Backend.batchNormInference} (running statistics are constants). */
+  batchNormInferenceGrad(
+    x: Tensor,
+    dy: Tensor,
+    gamma: Tensor,
+    runMean: Tensor,
+    runVar: Tensor,
+    eps: number,
+  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
   /** Sum of squares of all elements, as a [1] tensor (global-norm clipping). */
   sumSquares(x: Tensor): Tensor;
   /**
    * In-place Adam/AdamW over flat buffers (same size). When `gradNormSq` is given and clipNorm is finite, gradients
-   * are scaled by min(1, clipNorm / ‖g‖) on the device.
+   * are scaled by min(1, clipNorm / ‖g‖) on the device. `lrScale` (same size as param) multiplies element i's
+   * learning rate: per-replica schedules without a recompile.
    */
-  adam(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradNormSq: Tensor | null, hp: AdamParams): void;
+  adam(
+    param: Tensor,
+    grad: Tensor,
+    m: Tensor,
+    v: Tensor,
+    gradNormSq: Tensor | null,
+    hp: AdamParams,
+    lrScale?: Tensor | null,
+  ): void;
 }

@@ -7,6 +7,7 @@
 import type {
   AdamParams,
   Backend,
+  BatchNormRunning,
   BinaryOp,
   LossKind,
   MatmulOptions,
@@ -24,6 +25,7 @@ import * as mm from "./cpu/matmul.ts";
 import * as att from "./cpu/attention.ts";
 import * as rnd from "./cpu/random.ts";
 import * as opt from "./cpu/optim.ts";
+import * as bn from "./cpu/batch_norm.ts";
 
 /** Host storage: a typed array. */
 export interface CpuStorage extends Storage {
@@ -124,6 +126,46 @@ export class CpuBackend implements Backend {
   softmax(x: Tensor, axis: number, log: boolean): Tensor {
     return red.softmax(this, x, axis, log);
   }
+  batchNorm(
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    mask: Tensor | null,
+    eps: number,
+    running: BatchNormRunning | null,
+  ): { y: Tensor; mean: Tensor; invstd: Tensor } {
+    return bn.batchNorm(this, x, gamma, beta, mask, eps, running);
+  }
+  batchNormGrad(
+    x: Tensor,
+    dy: Tensor,
+    gamma: Tensor,
+    mean: Tensor,
+    invstd: Tensor,
+    mask: Tensor | null,
+  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+    return bn.batchNormGrad(this, x, dy, gamma, mean, invstd, mask);
+  }
+  batchNormInference(
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    runMean: Tensor,
+    runVar: Tensor,
+    eps: number,
+  ): Tensor {
+    return bn.batchNormInference(this, x, gamma, beta, runMean, runVar, eps);
+  }
+  batchNormInferenceGrad(
+    x: Tensor,
+    dy: Tensor,
+    gamma: Tensor,
+    runMean: Tensor,
+    runVar: Tensor,
+    eps: number,
+  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+    return bn.batchNormInferenceGrad(this, x, dy, gamma, runMean, runVar, eps);
+  }
   sumSquares(x: Tensor): Tensor {
     return red.sumSquares(this, x);
   }
@@ -193,7 +235,15 @@ export class CpuBackend implements Backend {
   lossGrad(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null, dloss: Tensor): Tensor {
     return opt.lossGrad(this, kind, pred, target, weight, dloss);
   }
-  adam(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradNormSq: Tensor | null, hp: AdamParams): void {
-    opt.adam(this, param, grad, m, v, gradNormSq, hp);
+  adam(
+    param: Tensor,
+    grad: Tensor,
+    m: Tensor,
+    v: Tensor,
+    gradNormSq: Tensor | null,
+    hp: AdamParams,
+    lrScale: Tensor | null = null,
+  ): void {
+    opt.adam(this, param, grad, m, v, gradNormSq, hp, lrScale);
   }
 }

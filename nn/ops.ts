@@ -8,3 +8,4 @@ export * from "./ops/reduce.ts";
 export * from "./ops/movement.ts";
 export * from "./ops/matmul.ts";
 export * from "./ops/fused.ts";
+export * from "./ops/batch_norm.ts";

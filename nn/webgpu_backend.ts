@@ -7,6 +7,7 @@
 import type {
   AdamParams,
   Backend,
+  BatchNormRunning,
   BinaryOp,
   LossKind,
   MatmulOptions,
@@ -27,6 +28,7 @@ import * as mm from "../kernels/matmul.ts";
 import * as att from "../kernels/attention.ts";
 import * as rnd from "../kernels/random.ts";
 import * as opt from "../kernels/optim.ts";
+import * as bn from "../kernels/batch_norm.ts";
 
 /** GPU storage: a (possibly shared) pooled buffer and the byte offset of this storage inside it. */
 export interface GpuStorage extends Storage {
@@ -153,6 +155,46 @@ export class WebGpuBackend implements Backend {
   softmax(x: Tensor, axis: number, log: boolean): Tensor {
     return red.softmax(this, x, axis, log);
   }
+  batchNorm(
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    mask: Tensor | null,
+    eps: number,
+    running: BatchNormRunning | null,
+  ): { y: Tensor; mean: Tensor; invstd: Tensor } {
+    return bn.batchNorm(this, x, gamma, beta, mask, eps, running);
+  }
+  batchNormGrad(
+    x: Tensor,
+    dy: Tensor,
+    gamma: Tensor,
+    mean: Tensor,
+    invstd: Tensor,
+    mask: Tensor | null,
+  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+    return bn.batchNormGrad(this, x, dy, gamma, mean, invstd, mask);
+  }
+  batchNormInference(
+    x: Tensor,
+    gamma: Tensor,
+    beta: Tensor,
+    runMean: Tensor,
+    runVar: Tensor,
+    eps: number,
+  ): Tensor {
+    return bn.batchNormInference(this, x, gamma, beta, runMean, runVar, eps);
+  }
+  batchNormInferenceGrad(
+    x: Tensor,
+    dy: Tensor,
+    gamma: Tensor,
+    runMean: Tensor,
+    runVar: Tensor,
+    eps: number,
+  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+    return bn.batchNormInferenceGrad(this, x, dy, gamma, runMean, runVar, eps);
+  }
   sumSquares(x: Tensor): Tensor {
     return red.sumSquares(this, x);
   }
@@ -222,7 +264,15 @@ export class WebGpuBackend implements Backend {
   lossGrad(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null, dloss: Tensor): Tensor {
     return opt.lossGrad(this, kind, pred, target, weight, dloss);
   }
-  adam(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, gradNormSq: Tensor | null, hp: AdamParams): void {
-    opt.adam(this, param, grad, m, v, gradNormSq, hp);
+  adam(
+    param: Tensor,
+    grad: Tensor,
+    m: Tensor,
+    v: Tensor,
+    gradNormSq: Tensor | null,
+    hp: AdamParams,
+    lrScale: Tensor | null = null,
+  ): void {
+    opt.adam(this, param, grad, m, v, gradNormSq, hp, lrScale);
   }
 }

@@ -90,7 +90,8 @@ export function lossGrad(
 /**
  * In-place Adam/AdamW: g scaled by min(1, clipNorm/(√normSq + 1e-6)) when gradNormSq is given and clipNorm is
  * finite and positive; m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
- * param ← param − lr·(m̂/(√v̂ + eps) + weightDecay·param), m̂ = m/(1−β1^t), v̂ = v/(1−β2^t).
+ * param ← param − lr·(m̂/(√v̂ + eps) + weightDecay·param), m̂ = m/(1−β1^t), v̂ = v/(1−β2^t); element i's lr is
+ * multiplied by lrScale[i] when given.
  */
 export function adam(
   be: CpuBackend,
@@ -100,8 +101,10 @@ export function adam(
   v: Tensor,
   gradNormSq: Tensor | null,
   hp: AdamParams,
+  lrScale: Tensor | null = null,
 ): void {
   const pd = be.data(param), gd = be.data(grad), md = be.data(m), vd = be.data(v);
+  const ls = lrScale ? be.data(lrScale) : null;
   let scale = 1;
   if (gradNormSq && Number.isFinite(hp.clipNorm) && hp.clipNorm > 0) {
     scale = Math.min(1, hp.clipNorm / (Math.sqrt(be.data(gradNormSq)[0]) + 1e-6));
@@ -114,6 +117,6 @@ export function adam(
     md[i] = mi;
     vd[i] = vi;
     const p = pd[i];
-    pd[i] = p - hp.lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + hp.eps) + hp.weightDecay * p);
+    pd[i] = p - hp.lr * (ls ? ls[i] : 1) * ((mi / bc1) / (Math.sqrt(vi / bc2) + hp.eps) + hp.weightDecay * p);
   }
 }

@@ -1,15 +1,14 @@
 /**
  * BatchNorm1d with Keras semantics: batch statistics in training (population variance), running statistics
  * updated as running = momentum·running + (1 − momentum)·batch, and used at inference. Epsilon is configurable
- * (the published hardness model uses 1e-3, momentum 0.99).
+ * (the published hardness model uses 1e-3, momentum 0.99). Both modes run as one fused kernel forward and one
+ * backward (`nn/ops/batch_norm.ts`).
  * @module
  */
 import type { Backend } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
 import { getBackend } from "../device.ts";
-import { noGrad } from "../autodiff.ts";
-import { add, addScalar, mul, rsqrt, square, sub } from "../ops/elementwise.ts";
-import { mean } from "../ops/reduce.ts";
+import { batchNorm, batchNormInference } from "../ops/batch_norm.ts";
 import { ShapeError, shapeStr } from "../shape.ts";
 import { type LayerOptions, Module, param, StateTensor } from "./module.ts";
 
@@ -45,33 +44,29 @@ export class BatchNorm1d extends Module {
     this.runningVar = new StateTensor(be.fill(shape, 1));
   }
 
-  /** x: [batch, F] (or [R, batch, F]). */
-  forward(x: Tensor): Tensor {
+  /**
+   * x: [batch, F] (or [R, batch, F]). `mask` ([batch, 1] or [R, batch, 1], 1 = real row, 0 = padding) restricts the
+   * training-mode batch statistics to the real rows, so replicas with ragged batches (padded to a common size)
+   * normalise exactly as they would alone. A replica without any real row normalises with mean 0 and variance 0 and
+   * keeps its running statistics.
+   */
+  forward(x: Tensor, mask: Tensor | null = null): Tensor {
     const want = this.replicas > 1 ? 3 : 2;
     if (x.rank !== want || x.shape[want - 1] !== this.features) {
       throw new ShapeError(`BatchNorm1d(${this.features}): input ${shapeStr(x.shape)} has the wrong shape`);
     }
-    const axis = want - 2;
     if (!this.training) {
-      const inv = noGrad(() => rsqrt(addScalar(this.runningVar.value, this.eps)));
-      const scale = mul(this.gamma, inv);
-      return add(mul(sub(x, this.runningMean.value), scale), this.beta);
+      return batchNormInference(
+        x,
+        this.gamma,
+        this.beta,
+        this.runningMean.value,
+        this.runningVar.value,
+        this.eps,
+      );
     }
-    const mu = mean(x, axis, this.replicas > 1);
-    const xc = sub(x, mu);
-    const variance = mean(square(xc), axis, this.replicas > 1);
-    const y = add(mul(mul(xc, rsqrt(addScalar(variance, this.eps))), this.gamma), this.beta);
-    noGrad(() => {
-      const be = x.backend;
-      const m = this.momentum;
-      for (const [state, batch] of [[this.runningMean, mu], [this.runningVar, variance]] as const) {
-        const a = be.unary("affine", state.value, m, 0);
-        const b = be.unary("affine", batch, 1 - m, 0);
-        const s = be.binary("add", a, b);
-        be.copyInto(state.value, s);
-        a.dispose(), b.dispose(), s.dispose();
-      }
-    });
-    return y;
+    // One fused kernel: batch statistics, normalisation and the in-place running-statistics update.
+    const running = { mean: this.runningMean.value, var: this.runningVar.value, momentum: this.momentum };
+    return batchNorm(x, this.gamma, this.beta, { eps: this.eps, mask, running });
   }
 }

@@ -6,22 +6,40 @@
  */
 import type { Tensor } from "../tensor.ts";
 import { dropout } from "../ops/fused.ts";
+import { mul } from "../ops/elementwise.ts";
+import { noGrad } from "../autodiff.ts";
+import { ShapeError } from "../shape.ts";
 import { type LayerOptions, Module } from "./module.ts";
+import { keep as keepState } from "../scope.ts";
 
 let nextStream = 1;
 
-/** Dropout layer. */
+/**
+ * Dropout layer. `rate` may be one value per replica (inputs [R, batch, F]): replicas of a hyperparameter search then
+ * train together with different rates.
+ */
 export class Dropout extends Module {
   rate: number;
+  /** Per-replica rates (null when every replica uses `rate`). */
+  readonly rates: readonly number[] | null;
+  #rateTensors: [Tensor, Tensor] | null = null;
   readonly seed: number;
   readonly stream: number;
   /** Number of masks drawn so far (the RNG step of the next one). */
   calls = 0;
 
-  constructor(rate: number, o: LayerOptions & { stream?: number } = {}) {
+  constructor(rate: number | readonly number[], o: LayerOptions & { stream?: number } = {}) {
     super();
-    if (!(rate >= 0 && rate < 1)) throw new RangeError(`Dropout: rate must be in [0, 1), got ${rate}`);
-    this.rate = rate;
+    const all = typeof rate === "number" ? [rate] : rate;
+    for (const r of all) {
+      if (!(r >= 0 && r < 1)) throw new RangeError(`Dropout: rate must be in [0, 1), got ${r}`);
+    }
+    if (typeof rate !== "number" && rate.length !== (o.replicas ?? 1)) {
+      throw new RangeError(`Dropout: ${rate.length} rates for ${o.replicas ?? 1} replicas`);
+    }
+    this.rate = Math.max(...all);
+    this.rates = all.length > 1 && all.some((r) => r !== all[0]) ? [...all] : null;
+    if (!this.rates) this.rate = all[0];
     this.seed = o.seed ?? 0;
     this.stream = o.stream ?? nextStream++;
   }
@@ -33,6 +51,32 @@ export class Dropout extends Module {
 
   forward(x: Tensor): Tensor {
     if (!this.active) return x;
-    return dropout(x, this.rate, { seed: this.seed, stream: this.stream }, this.calls++);
+    const key = { seed: this.seed, stream: this.stream };
+    if (!this.rates) return dropout(x, this.rate, key, this.calls++);
+    const R = this.rates.length;
+    if (x.rank !== 3 || x.shape[0] !== R) {
+      throw new ShapeError(`Dropout: per-replica rates need input [${R}, batch, features], got [${x.shape}]`);
+    }
+    const be = x.backend;
+    this.#rateTensors ??= [
+      keepState(be.fromData(this.rates, [R, 1, 1])),
+      keepState(be.fromData(this.rates.map((p) => 1 / (1 - p)), [R, 1, 1])),
+    ];
+    const [p, scale] = this.#rateTensors;
+    // mask = [u ≥ p_r] / (1 − p_r): the same uniforms as the fused kernel, compared per replica.
+    const mask = noGrad(() => {
+      const u = be.random("uniform", x.shape, key, this.calls++);
+      const keepIt = be.binary("ge", u, p);
+      const m = be.binary("mul", keepIt, scale);
+      u.dispose(), keepIt.dispose();
+      return m;
+    });
+    return mul(x, mask);
+  }
+
+  override dispose(): void {
+    super.dispose();
+    this.#rateTensors?.forEach((t) => t.dispose());
+    this.#rateTensors = null;
   }
 }

@@ -51,6 +51,8 @@ export class Adam {
   readonly #gradSlots: Tensor[];
   readonly #m: Tensor;
   readonly #v: Tensor;
+  #lrArena: Tensor | null = null;
+  #replicaOf: Tensor | null = null;
 
   constructor(params: Tensor[], o: AdamOptions = {}) {
     if (!params.length) throw new ShapeError("Adam: no parameters");
@@ -88,6 +90,41 @@ export class Adam {
       p.adopt(slot);
     });
     this.#gradSlots = params.map((p, i) => keep(be.subview(this.#grad, this.#offsets[i], p.shape)));
+  }
+
+  /**
+   * Per-replica learning-rate multipliers ([R] tensor on this device, e.g. from an on-device plateau schedule):
+   * replica r then trains with lr·scale[r]. Recorded on the device (a gather into a per-element arena); takes
+   * effect from the next update. Pass null to go back to one learning rate.
+   */
+  setReplicaLrScale(scale: Tensor | null): void {
+    const be = this.#be, R = this.replicas;
+    if (!scale) {
+      this.#lrArena?.dispose();
+      this.#lrArena = null;
+      return;
+    }
+    if (scale.size !== R) {
+      throw new ShapeError(`Adam.setReplicaLrScale: expected ${R} values, got ${scale.size}`);
+    }
+    if (!this.#replicaOf) {
+      const idx = new Int32Array(this.#flat.size);
+      this.params.forEach((p, i) => {
+        const per = p.size / R;
+        for (let k = 0; k < p.size; k++) idx[this.#offsets[i] + k] = Math.floor(k / per);
+      });
+      this.#replicaOf = keep(be.fromData(idx, [idx.length], "i32"));
+    }
+    noGrad(() => {
+      const flat = scale.view([R]);
+      const g = be.gather(flat, this.#replicaOf!, 0);
+      flat.dispose();
+      if (!this.#lrArena) this.#lrArena = keep(g);
+      else {
+        be.copyInto(this.#lrArena, g);
+        g.dispose();
+      }
+    });
   }
 
   /** Total arena size in elements (including alignment padding). */
@@ -143,7 +180,7 @@ export class Adam {
         weightDecay: this.weightDecay,
         step: this.step,
         clipNorm: normSq ? this.clipNorm : 0,
-      });
+      }, this.#lrArena);
       normSq?.dispose();
     });
   }
@@ -189,6 +226,8 @@ export class Adam {
   /** Frees the optimiser state (the parameters keep their arena until they are disposed). */
   dispose(): void {
     for (const t of [...this.#gradSlots, this.#grad, this.#m, this.#v]) t.dispose();
+    this.#lrArena?.dispose();
+    this.#replicaOf?.dispose();
     this.#flat.dispose();
   }
 }
