@@ -16,6 +16,50 @@ import { add } from "../nn/ops/elementwise.ts";
 import { Rng } from "../nn/random.ts";
 import type { Tensor } from "../nn/tensor.ts";
 import type { BenchResult } from "./kernels.ts";
+import { type HardnessArrays, trainVibann } from "../nn/train/vibann_trainer.ts";
+
+/** Synthetic data with the hardness problem's shape: 538 rows of 56-element compositions (430 train, 108 val). */
+function hardnessLike(seed = 1): HardnessArrays {
+  const rng = new Rng(seed);
+  const N = 538, E = 56;
+  const comp = new Float32Array(N * E), load = new Float64Array(N), hv = new Float64Array(N);
+  for (let i = 0; i < N; i++) {
+    const els = rng.shuffle([...Array(E).keys()]).slice(0, 3 + rng.int(4));
+    let s = 0;
+    const w = els.map(() => 0.1 + rng.uniform());
+    for (const v of w) s += v;
+    els.forEach((e, k) => (comp[i * E + e] = w[k] / s));
+    load[i] = [0.01, 0.49, 0.98, 1.96, 9.8][rng.int(5)];
+    hv[i] = 400 + 1500 * comp[i * E + els[0]] + 50 * Math.log(load[i] + 1);
+  }
+  return { comp, elements: E, load, hv, weight: new Float64Array(N).fill(1) };
+}
+
+/**
+ * Seconds per epoch of the reference VIBANN (430 train rows, batch 32, validation and on-device control included)
+ * with R replicas, from the difference of two runs (so pipeline compilation and set-up cancel).
+ */
+async function vibannEpochSeconds(be: Backend, R: number, epochs: number): Promise<number> {
+  const data = hardnessLike();
+  const rows = [...Array(538).keys()];
+  const plans = Array.from({ length: R }, (_, r) => ({
+    label: `r${r}`,
+    train: rows.slice(0, 430),
+    val: rows.slice(430),
+    latentDim: 64,
+    dropout: 0.11,
+    seed: r,
+  }));
+  const time = async (n: number) => {
+    const t0 = performance.now();
+    const res = await trainVibann(be, data, plans, { epochs: n, patience: 10_000 }, 1);
+    res.model.dispose();
+    return (performance.now() - t0) / 1000;
+  };
+  await time(1); // compile pipelines
+  const a = await time(2), b = await time(2 + epochs);
+  return Math.max(1e-9, (b - a) / epochs);
+}
 
 /** Builds the model, optimiser and data, and returns a function that records one epoch and returns its loss sum. */
 export function mlpEpoch(be: Backend, rows = 650, batch = 32, seed = 0) {
@@ -83,7 +127,21 @@ export async function benchTrain(
   await l.read();
   l.dispose();
   const withRead = performance.now() - t0;
-  return [{
+  const out: BenchResult[] = [];
+  for (const R of quick ? [1, 10] : [1, 50]) {
+    progress(`bench train: VIBANN reference epoch, ${R} replica(s)`);
+    const sec = await vibannEpochSeconds(be, R, quick ? 2 : 5);
+    out.push({
+      suite: "train",
+      name: "vibann_reference_epoch",
+      shape: [430, 32, R],
+      median_ms: +(sec * 1000).toFixed(3),
+      replicas: R,
+      model_epochs_per_s: +(R / sec).toFixed(3),
+      device: be.kind,
+    });
+  }
+  return [...out, {
     suite: "train",
     name: "mlp_epoch",
     shape: [650, 57, 64, 64, 1],

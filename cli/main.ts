@@ -8,12 +8,22 @@ import { UserError } from "./errors.ts";
 import { benchCommand } from "./bench_command.ts";
 import { dataCommand } from "./data_command.ts";
 import { deviceCommand } from "./device_command.ts";
+import { importKerasCommand } from "./import_keras_command.ts";
+import { predictCommand } from "./predict_command.ts";
+import { trainCommand } from "./train_command.ts";
 
 /** Every subcommand, in the order `alloy --help` lists them. */
-export const COMMANDS: Command[] = [dataCommand, deviceCommand, benchCommand];
+export const COMMANDS: Command[] = [
+  trainCommand,
+  dataCommand,
+  deviceCommand,
+  benchCommand,
+  importKerasCommand,
+  predictCommand,
+];
 
 function topHelp(): string {
-  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join("\n");
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(13)} ${c.summary}`).join("\n");
   return `alloy — inverse design of alloys on WebGPU\n\nUsage: alloy <command> [flags]   (alloy <command> --help for details)\n\nCommands:\n${rows}\n`;
 }
 
