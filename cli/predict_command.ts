@@ -19,7 +19,7 @@ import { elementSymbolIgnoringCase, isElementSymbol } from "../data/elements.ts"
 import { formulaToVector } from "../data/formula.ts";
 import { writeFileAtomic } from "../data/atomic_write.ts";
 import { loadModelDir, memberScalers, type ModelDirConfig, readModelConfig } from "../nn/models/model_dir.ts";
-import { predictVibann, summarisePrediction } from "../nn/models/vibann_predict.ts";
+import { memberMean, predictVibann } from "../nn/models/vibann_predict.ts";
 import { summarizeMcSamples } from "../nn/metrics/mc_summary.ts";
 import { conformalInterval } from "../nn/metrics/conformal.ts";
 
@@ -312,7 +312,7 @@ export const predictCommand: Command = {
           );
         }
       } else {
-        out = { mean: summarisePrediction(p).mean };
+        out = { mean: memberMean(p) };
       }
     } finally {
       model.dispose();

@@ -34,14 +34,11 @@ import {
 } from "../nn/train/vibann_protocol.ts";
 import { evaluateRun } from "../nn/train/vibann_evaluate.ts";
 import { predictVibann } from "../nn/models/vibann_predict.ts";
-import { fitConformal } from "../nn/metrics/conformal.ts";
 import { formatMetricsTable } from "../nn/metrics/format.ts";
 import { saveModelDir, writeJsonAtomic } from "../nn/models/model_dir.ts";
+import { PUBLISHED_DROPOUT } from "../nn/models/keras_import.ts";
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
-
-/** The published model's dropout (its metadata file says 0.1230…, a typo). */
-export const PUBLISHED_DROPOUT = 0.11230976899293776;
 
 function str(flags: Flags, name: string): string | undefined {
   const v = flags[name];
@@ -293,22 +290,7 @@ export const trainCommand: Command = {
 
     // The saved model: every final member (an ensemble when there are several), conformal on the pooled
     // calibration rows of all members.
-    let conformal = null;
-    if (pred.samples) {
-      const ys: number[] = [], mus: number[] = [], sds: number[] = [];
-      const pos = new Map(evalRows.map((r, i) => [r, i]));
-      members.forEach((m, k) => {
-        for (const row of m.val) {
-          const i = pos.get(row)!;
-          let s = 0, ss = 0;
-          for (let p = 0; p < mc; p++) s += pred.samples![(k * mc + p) * evalRows.length + i];
-          const mu = s / mc;
-          for (let p = 0; p < mc; p++) ss += (pred.samples![(k * mc + p) * evalRows.length + i] - mu) ** 2;
-          ys.push(data.hv[row]), mus.push(mu), sds.push(Math.sqrt(ss / mc));
-        }
-      });
-      conformal = fitConformal(ys, mus, sds, { alphas: [0.1, 0.05, 0.2, 0.32] });
-    }
+    const conformal = ev.conformal;
     const loads = finals.flatMap((f) => f.train.map((r) => data.load[r]));
     const options = {
       protocol,

@@ -129,20 +129,10 @@ export async function predictVibann(
   return { members: R, rows: n, det, samples, mc: S, gate, mu };
 }
 
-/** Member-averaged deterministic prediction and, with MC, the pooled mean and std over members × passes. */
-export function summarisePrediction(p: VibannPrediction): { mean: Float64Array; std: Float64Array | null } {
+/** Deterministic prediction averaged over members (the ensemble's point prediction). */
+export function memberMean(p: VibannPrediction): Float64Array {
   const { members: R, rows: n } = p;
   const mean = new Float64Array(n);
-  if (!p.samples) {
-    for (let r = 0; r < R; r++) for (let i = 0; i < n; i++) mean[i] += p.det[r * n + i] / R;
-    return { mean, std: null };
-  }
-  const S = p.mc, K = R * S;
-  const std = new Float64Array(n);
-  for (let k = 0; k < K; k++) for (let i = 0; i < n; i++) mean[i] += p.samples[k * n + i] / K;
-  for (let k = 0; k < K; k++) {
-    for (let i = 0; i < n; i++) std[i] += (p.samples[k * n + i] - mean[i]) ** 2 / K;
-  }
-  for (let i = 0; i < n; i++) std[i] = Math.sqrt(std[i]);
-  return { mean, std };
+  for (let r = 0; r < R; r++) for (let i = 0; i < n; i++) mean[i] += p.det[r * n + i] / R;
+  return mean;
 }

@@ -9,8 +9,12 @@
 import { bootstrapRmseCi, flattenRegressionMetrics, regressionMetrics } from "../metrics/regression.ts";
 import { type CalibrationCurve, pitHistogram, pitValues, sampleCalibration } from "../metrics/calibration.ts";
 import { conformalInterval, type ConformalModel, fitConformal } from "../metrics/conformal.ts";
+import { summarizeMcSamples } from "../metrics/mc_summary.ts";
 import type { VibannPrediction } from "../models/vibann_predict.ts";
 import type { Trial } from "./vibann_protocol.ts";
+
+/** Miscoverage levels stored in a saved model's conformal calibration. */
+export const SAVED_ALPHAS = [0.1, 0.05, 0.2, 0.32] as const;
 
 /** Evaluation of one member on its test rows. */
 export interface MemberEvaluation {
@@ -39,6 +43,8 @@ export interface MemberEvaluation {
 /** Pooled evaluation of a run. */
 export interface RunEvaluation {
   members: MemberEvaluation[];
+  /** Conformal model fitted on the pooled calibration rows of all members (null without MC). */
+  conformal: ConformalModel | null;
   /** Mean over seeds of the pooled metrics. */
   metrics: Record<string, number | null>;
   /** Standard deviation over seeds (ddof 1; 0 with one seed). */
@@ -77,32 +83,30 @@ export function evaluateRun(
 ): RunEvaluation {
   const n = rows.length, S = pred.mc;
   const pos = new Map(rows.map((r, i) => [r, i]));
+  // Per member: MC mean and std of every evaluated row, computed once.
+  const stats = members.map((_, m) =>
+    pred.samples
+      ? summarizeMcSamples(pred.samples.subarray(m * S * n, (m + 1) * S * n), S, { levels: [] })
+      : null
+  );
   const memberRows = (m: number, which: readonly number[]) => {
-    const det: number[] = [], mean: number[] = [], std: number[] = [], y: number[] = [];
-    const samples: number[][] = [];
-    for (const row of which) {
-      const i = pos.get(row)!;
-      det.push(pred.det[m * n + i]);
-      y.push(hv[row]);
-      if (pred.samples) {
-        let s = 0;
-        const col: number[] = [];
-        for (let k = 0; k < S; k++) {
-          const v = pred.samples[(m * S + k) * n + i];
-          col.push(v);
-          s += v;
-        }
-        const mu = s / S;
-        let ss = 0;
-        for (const v of col) ss += (v - mu) ** 2;
-        mean.push(mu), std.push(Math.sqrt(ss / S)), samples.push(col);
-      } else mean.push(pred.det[m * n + i]);
-    }
+    const st = stats[m];
+    const idx = which.map((row) => pos.get(row)!);
+    const det = idx.map((i) => pred.det[m * n + i]);
+    const mean = st ? idx.map((i) => st.mean[i]) : det;
+    const std = st ? idx.map((i) => st.std[i]) : [];
+    const y = which.map((row) => hv[row]);
     // [S, rows] layout for the calibration helpers.
     const flat = new Float64Array(S * which.length);
-    samples.forEach((col, j) => col.forEach((v, k) => (flat[k * which.length + j] = v)));
+    if (pred.samples) {
+      idx.forEach((i, j) => {
+        for (let k = 0; k < S; k++) flat[k * which.length + j] = pred.samples![(m * S + k) * n + i];
+      });
+    }
     return { det, mean, std, y, flat };
   };
+  const tests = members.map((mb, m) => memberRows(m, mb.test));
+  const cals = members.map((mb, m) => memberRows(m, mb.val));
   const pooledY: number[] = [], pooledFlat: number[][] = [];
   let covSum = 0, widthSum = 0, covN = 0;
   const perRow = new Map<
@@ -110,13 +114,13 @@ export function evaluateRun(
     { mean: number; std: number | null; lo: number | null; hi: number | null }
   >();
   const memberEvals = members.map((mb, m): MemberEvaluation => {
-    const t = memberRows(m, mb.test);
+    const t = tests[m];
     let calibration: CalibrationCurve | null = null, conformal: ConformalModel | null = null;
     let cov: number | null = null, width: number | null = null;
     const lo: number[] = [], hi: number[] = [];
     if (pred.samples) {
       calibration = sampleCalibration(t.flat, S, t.y);
-      const c = memberRows(m, mb.val);
+      const c = cals[m];
       conformal = fitConformal(c.y, c.mean, c.std, { alphas: [0.1] });
       let inside = 0, w = 0;
       t.mean.forEach((mu, j) => {
@@ -168,7 +172,7 @@ export function evaluateRun(
     const acc = new Map<number, { sum: number; k: number }>();
     members.forEach((mb, m) => {
       if (mb.seedIndex !== s) return;
-      const t = memberRows(m, mb.test);
+      const t = tests[m];
       mb.test.forEach((row, j) => {
         const a = acc.get(row) ?? { sum: 0, k: 0 };
         a.sum += t.mean[j], a.k++;
@@ -200,8 +204,18 @@ export function evaluateRun(
     const h = pitHistogram(pitValues(flat, S, pooledY), 20);
     pit = { edges: Array.from(h.edges), counts: Array.from(h.counts) };
   }
+  // The saved model's calibration: normalised scores pooled over every member's calibration rows.
+  const conformal = pred.samples
+    ? fitConformal(
+      cals.flatMap((c) => c.y),
+      cals.flatMap((c) => c.mean),
+      cals.flatMap((c) => c.std),
+      { alphas: [...SAVED_ALPHAS] },
+    )
+    : null;
   return {
     members: memberEvals,
+    conformal,
     metrics: agg(meanOf),
     metricsStd: agg(stdOf),
     perSeed,

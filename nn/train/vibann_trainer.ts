@@ -199,16 +199,15 @@ export async function trainVibann(
     for (let i = p.val.length; i < V; i++) vComp.set(data.comp.subarray(0, E), (r * V + i) * E);
     vInvN[r] = 1 / p.val.length;
   });
-  const k = <T extends Tensor>(t: T) => keep(t);
   const val = {
-    comp: k(be.fromData(vComp, [...lead, V, E])),
-    load: k(be.fromData(vLoad, [...lead, V, 1])),
-    y: k(be.fromData(vY, [...lead, V, 1])),
-    wm: k(be.fromData(vWm, [...lead, V])),
-    invN: k(be.fromData(vInvN, [R])),
+    comp: keep(be.fromData(vComp, [...lead, V, E])),
+    load: keep(be.fromData(vLoad, [...lead, V, 1])),
+    y: keep(be.fromData(vY, [...lead, V, 1])),
+    wm: keep(be.fromData(vWm, [...lead, V])),
+    invN: keep(be.fromData(vInvN, [R])),
   };
   // Controller state, all [R].
-  const fill = (v: number) => k(be.fill([R], v));
+  const fill = (v: number) => keep(be.fill([R], v));
   const st = {
     beta: fill(beta.mode === "controller" ? beta.init : 0),
     best: fill(BIG),
@@ -219,9 +218,9 @@ export async function trainVibann(
     lrScale: fill(1),
     pwait: fill(0),
   };
-  const invL = k(be.fromData(plans.map((p) => 1 / p.latentDim), [R]));
+  const invL = keep(be.fromData(plans.map((p) => 1 / p.latentDim), [R]));
   const best = named.map(({ tensor }) => {
-    const c = k(be.empty(tensor.shape));
+    const c = keep(be.empty(tensor.shape));
     be.copyInto(c, tensor);
     return c;
   });
@@ -267,7 +266,7 @@ export async function trainVibann(
 
   for (let epoch = 0; epoch < epochs && !stopAll; epoch++) {
     const packed = packEpoch(src, replicas, B, epoch);
-    if (!epochBuf) epochBuf = k(be.empty([packed.data.length]));
+    if (!epochBuf) epochBuf = keep(be.empty([packed.data.length]));
     be.write(epochBuf, packed.data);
     if (beta.mode === "anneal") {
       const b = beta.max * Math.min(1, (epoch + 1) / Math.max(1, beta.warmupEpochs));
