@@ -2,6 +2,11 @@
  * GPU buffer pool: freed buffers are kept in size buckets and handed out again, so a training step allocates no new
  * GPU buffers after warm-up. Live and pooled bytes are counted separately. Buffers beyond the per-bucket cap are
  * destroyed only after the commands that may still use them are submitted.
+ *
+ * Each bucket hands out its most recently created idle buffer, whatever order buffers were returned in: which buffer
+ * an allocation gets then depends only on the set of idle buffers, so a training step that frees everything it
+ * allocated gets exactly the same buffers on every repetition, and the recorder's bind-group cache hits instead of
+ * creating a bind group per dispatch (a LIFO pool permutes buffers from step to step).
  * @module
  */
 
@@ -31,7 +36,10 @@ export interface PoolStats {
 /** A size-bucketed pool of storage buffers for one device. */
 export class BufferPool {
   #device: GPUDevice;
+  /** Idle buffers per bucket, sorted by creation serial (the last one is handed out next). */
   #free = new Map<number, GPUBuffer[]>();
+  #serial = new WeakMap<GPUBuffer, number>();
+  #nextSerial = 0;
   #retire: GPUBuffer[] = [];
   #stats: PoolStats = { created: 0, liveBuffers: 0, liveBytes: 0, pooledBuffers: 0, pooledBytes: 0 };
 
@@ -49,6 +57,7 @@ export class BufferPool {
       this.#stats.pooledBytes -= size;
     } else {
       buf = this.#device.createBuffer({ size, usage: USAGE });
+      this.#serial.set(buf, this.#nextSerial++);
       this.#stats.created++;
     }
     this.#stats.liveBuffers++;
@@ -67,7 +76,11 @@ export class BufferPool {
       this.#retire.push(buf);
       return;
     }
-    list.push(buf);
+    // Sorted insertion (lists hold at most MAX_PER_BUCKET buffers).
+    const serial = this.#serial.get(buf) ?? -1;
+    let i = list.length;
+    while (i > 0 && (this.#serial.get(list[i - 1]) ?? -1) > serial) i--;
+    list.splice(i, 0, buf);
     this.#stats.pooledBuffers++;
     this.#stats.pooledBytes += size;
   }

@@ -226,6 +226,7 @@ export async function trainVibann(
   });
   // Per-epoch buffer: the layout depends only on row counts, so it is allocated once.
   let epochBuf: Tensor | null = null;
+  let stepAcc: Tensor | null = null;
   const curves: EpochLog[][] = plans.map(() => []);
   const K = 10; // scalar columns of the log row
   const pending: { epoch: number; read: Promise<Float32Array | Int32Array> }[] = [];
@@ -275,26 +276,18 @@ export async function trainVibann(
       t.dispose();
     }
     model.train();
+    // Each step in its own scope, summing its metrics into a kept accumulator: the step frees everything it
+    // allocated, so every step reuses the same pool buffers (and cached bind groups).
+    stepAcc ??= keep(be.empty([R, 4 + L + E]));
+    packed.steps.forEach((lay, k) =>
+      scope(() => {
+        const m = trainStep(be, model, adam, params, epochBuf!, lay, lead, E, st.beta, invL, reconWeight);
+        noGrad(() => be.copyInto(stepAcc!, k === 0 ? m : add(stepAcc!, m)));
+      })
+    );
     const logRow = scope(() => {
-      let acc: Tensor | null = null;
-      for (const lay of packed.steps) {
-        const stepAcc = trainStep(
-          be,
-          model,
-          adam,
-          params,
-          epochBuf!,
-          lay,
-          lead,
-          E,
-          st.beta,
-          invL,
-          reconWeight,
-        );
-        acc = acc ? add(acc, stepAcc) : stepAcc;
-      }
       const S = packed.steps.length;
-      const m = noGrad(() => affine(acc!, 1 / S)); // [R, 4 + L + E] means over steps
+      const m = noGrad(() => affine(stepAcc!, 1 / S)); // [R, 4 + L + E] means over steps
       // Validation (deterministic: BN running statistics, no dropout, z = μ).
       model.eval();
       const valMse = noGrad(() => {
@@ -379,6 +372,7 @@ export async function trainVibann(
   ]);
   for (const t of [...best, ...Object.values(val), ...Object.values(st), invL]) t.dispose();
   epochBuf?.dispose();
+  stepAcc?.dispose();
   adam.dispose();
   model.eval();
   return {
