@@ -17,13 +17,20 @@
  * mean = Σ m x / n, var = Σ m (x − mean)² / n (population variance, two passes), invstd = 1/√(var + eps),
  * y = (x − mean)·invstd·γ + β for every row (masked-out rows too). A column with n = 0 (B = 0 or an all-zero mask)
  * uses mean 0 and var 0 and leaves its running statistics unchanged.
+ *
+ * Block fusion (training mode only), so a Dense-ReLU → BatchNorm → dropout block costs one forward and one backward
+ * dispatch besides its matmuls: with `bias`, x is the pre-activation h and the normalised input is a = relu(h + bias)
+ * (bias shaped like γ); with `dropout`, y is multiplied by the inverted-dropout mask of element i,
+ * u_i ≥ p_r ? 1/(1 − p_r) : 0 with u_i = philox(i; key, step) (the same draw as `dropoutMask`) and p_r from a [R]
+ * rates buffer. The backward regenerates the mask, and with `bias` returns dh = dx·[a > 0] and dbias = Σ_b dh.
  * @module
  */
 import type { WebGpuBackend } from "../nn/webgpu_backend.ts";
 import type { Tensor } from "../nn/tensor.ts";
-import type { BatchNormRunning } from "../nn/backend.ts";
 import type { Shape } from "../nn/shape.ts";
+import type { BatchNormBlock, BatchNormRunning } from "../nn/backend.ts";
 import { declareBindings, FLAT_WG, grid1d, GRID_ARGS, type KernelSpec, packParams } from "./kernel_spec.ts";
+import { PHILOX_WGSL } from "./wgsl_philox.ts";
 
 const WG = 256;
 /** Widest feature tile of a column workgroup. */
@@ -57,13 +64,28 @@ export function bnTile(B: number, F: number): { tf: number; tr: number } {
   return { tf, tr };
 }
 
-const PARAMS_WGSL = `struct Params { eps: f32, mom: f32, omm: f32, p3: f32 }
+const PARAMS_WGSL = `struct Params { eps: f32, mom: f32, omm: f32, seed: u32, stream: u32, step: u32 }
 @group(0) @binding(0) var<uniform> P: Params;`;
 
-/** Uniforms: eps, momentum and 1 − momentum (formed in float64 on the host). */
-function bnParams(eps: number, momentum = 0): ArrayBuffer {
-  return packParams([["f", eps], ["f", momentum], ["f", 1 - momentum]]);
+/** Uniforms: eps, momentum and 1 − momentum (formed in float64 on the host), and the dropout key and step. */
+function bnParams(eps: number, momentum = 0, block: BatchNormBlock | null = null): ArrayBuffer {
+  const d = block?.dropout;
+  return packParams([
+    ["f", eps],
+    ["f", momentum],
+    ["f", 1 - momentum],
+    ["u", d?.key.seed ?? 0],
+    ["u", d?.key.stream ?? 0],
+    ["u", d?.step ?? 0],
+  ]);
 }
+
+/** WGSL of the dropout factor of element i (replica r) from the rates buffer `prate`. */
+const DROP_FACTOR = `fn drop_factor(i: u32, r: u32) -> f32 {
+  let p = prate[r];
+  let w = philox_at(i, P.step, P.stream, P.seed);
+  return select(0.0, 1.0 / (1.0 - p), philox_uniform(w.x) >= p);
+}`;
 
 /**
  * WGSL that sums `vars` (f32 locals, one per lane) over the TR row lanes of each feature; afterwards `<v>_t` holds
@@ -115,15 +137,36 @@ export interface BatchNormSpecOptions {
   masked: boolean;
   /** Whether running statistics are updated in place. */
   update: boolean;
+  /** x is the pre-activation: the normalised input is relu(x + bias) (binding `bias`). */
+  bias?: boolean;
+  /** y is multiplied by the dropout mask (binding `prate`, key and step in the uniforms). */
+  dropout?: boolean;
+}
+
+/** The block-fusion bindings (after x, γ, β): [bias], [prate]. */
+function blockBindings(
+  o: { bias?: boolean; dropout?: boolean },
+  bindings: ("read" | "rw")[],
+  names: string[],
+) {
+  if (o.bias) bindings.push("read"), names.push("bias");
+  if (o.dropout) bindings.push("read"), names.push("prate");
+}
+
+/** WGSL reading the normalised input of element i: x[i], or relu(x[i] + bias[c]) for a fused block. */
+function inputAt(o: { bias?: boolean }): string {
+  return o.bias ? "max(x[i] + bias[c], 0.0)" : "x[i]";
 }
 
 /**
- * Spec of the training forward. Bindings: x, γ, β, [mask], y, mean, invstd, [running mean, running var].
+ * Spec of the training forward. Bindings: x, γ, β, [bias], [prate], [mask], y, mean, invstd, [running mean,
+ * running var].
  */
 export function batchNormSpec(R: number, B: number, F: number, o: BatchNormSpecOptions): KernelSpec {
   const { tf, tr } = bnTile(B, F);
   const bindings: ("read" | "rw")[] = ["read", "read", "read"];
   const names = ["x", "gamma", "beta"];
+  blockBindings(o, bindings, names);
   if (o.masked) bindings.push("read"), names.push("mask");
   bindings.push("rw", "rw", "rw"), names.push("y", "mean", "invstd");
   if (o.update) bindings.push("rw", "rw"), names.push("rmean", "rvar");
@@ -131,18 +174,24 @@ export function batchNormSpec(R: number, B: number, F: number, o: BatchNormSpecO
   const rows = (body: string) =>
     `if (valid) {
     for (var b = tr; b < ${B}u; b += ${tr}u) {
-      let xv = x[(r * ${B}u + b) * ${F}u + f];
+      let i = (r * ${B}u + b) * ${F}u + f;
+      let xv = ${inputAt(o)};
       ${body}
     }
   }`;
+  const out = o.dropout ? "((xv - mu) * inv * g + bt) * drop_factor(i, r)" : "(xv - mu) * inv * g + bt";
   return {
-    key: `bn:fwd:${R}x${B}x${F}:${o.masked ? "m" : "-"}:${o.update ? "u" : "-"}:${tf}x${tr}`,
+    key: `bn:fwd:${R}x${B}x${F}:${o.masked ? "m" : "-"}:${o.update ? "u" : "-"}:${o.bias ? "b" : "-"}${
+      o.dropout ? "d" : "-"
+    }:${tf}x${tr}`,
     bindings,
     uniforms: true,
     workgroups: columnGrid(R, F, tf),
     source: () =>
-      `${PARAMS_WGSL}
+      `${o.dropout ? PHILOX_WGSL : ""}
+${PARAMS_WGSL}
 ${declareBindings(bindings, names)}
+${o.dropout ? DROP_FACTOR : ""}
 ${redDecls(o.masked ? 2 : 1, tr)}
 ${columnHead(R, F, tf, tr)}
   var s = 0.0;
@@ -160,7 +209,7 @@ ${columnHead(R, F, tf, tr)}
   let inv = inverseSqrt(v + P.eps);
   let g = gamma[c];
   let bt = beta[c];
-  ${rows(`y[(r * ${B}u + b) * ${F}u + f] = (xv - mu) * inv * g + bt;`)}
+  ${rows(`y[i] = ${out};`)}
   if (valid && tr == 0u) {
     mean[c] = mu;
     invstd[c] = inv;
@@ -182,45 +231,62 @@ export interface BatchNormGradSpecOptions {
   /** "train": statistics saved by the forward (mean, invstd) depend on x; "eval": running statistics (constants). */
   mode: "train" | "eval";
   masked: boolean;
+  /** Fused block (train only): x is the pre-activation, bias binding read, dbias written. */
+  bias?: boolean;
+  /** Fused block (train only): dy is multiplied by the regenerated dropout mask. */
+  dropout?: boolean;
 }
 
 /**
  * Spec of the backward. Bindings: x, dy, γ, then mean and invstd ("train") or running mean and var ("eval"),
- * [mask] (train only), dx, dγ, dβ. With g = γ·invstd, x̂ = (x − mean)·invstd, Sβ = Σ_b dy and Sγ = Σ_b dy·x̂ over all
- * rows: dβ = Sβ, dγ = Sγ, and dx = g·(dy − m·(Sβ + x̂·Sγ)/n) in training (n > 0), dx = g·dy otherwise.
+ * [bias], [prate] (fused block, train only), [mask] (train only), dx, dγ, dβ, [dbias]. With g = γ·invstd,
+ * x̂ = (a − mean)·invstd (a = the normalised input), d = dy (times the dropout mask), Sβ = Σ_b d and Sγ = Σ_b d·x̂ over
+ * all rows: dβ = Sβ, dγ = Sγ, and da = g·(d − m·(Sβ + x̂·Sγ)/n) in training (n > 0), da = g·d otherwise; dx = da, or
+ * with a fused bias dx = da·[a > 0] and dbias = Σ_b dx.
  */
 export function batchNormGradSpec(R: number, B: number, F: number, o: BatchNormGradSpecOptions): KernelSpec {
   const { tf, tr } = bnTile(B, F);
   const train = o.mode === "train";
   const masked = train && o.masked;
+  const blk = { bias: train && !!o.bias, dropout: train && !!o.dropout };
   const bindings: ("read" | "rw")[] = ["read", "read", "read", "read", "read"];
   const names = ["x", "dy", "gamma", train ? "mean" : "rmean", train ? "invstd" : "rvar"];
+  blockBindings(blk, bindings, names);
   if (masked) bindings.push("read"), names.push("mask");
   bindings.push("rw", "rw", "rw"), names.push("dx", "dgamma", "dbeta");
+  if (blk.bias) bindings.push("rw"), names.push("dbias");
   const rows = (body: string) =>
     `if (valid) {
     for (var b = tr; b < ${B}u; b += ${tr}u) {
       let i = (r * ${B}u + b) * ${F}u + f;
-      let xh = (x[i] - mu) * inv;
-      let d = dy[i];
+      let xv = ${inputAt(blk)};
+      let xh = (xv - mu) * inv;
+      let d = ${blk.dropout ? "dy[i] * drop_factor(i, r)" : "dy[i]"};
       ${body}
     }
   }`;
-  let dxBody = "dx[i] = k * d;";
+  let da = "k * d";
   if (train) {
     // With n = 0 every mask entry is 0 and dx = g·dy (c1, c2 stay finite).
-    dxBody = masked
-      ? `dx[i] = k * (d - mask[r * ${B}u + b] * (c1 + xh * c2));`
-      : "dx[i] = k * (d - (c1 + xh * c2));";
+    da = masked ? `k * (d - mask[r * ${B}u + b] * (c1 + xh * c2))` : "k * (d - (c1 + xh * c2))";
   }
+  const dxBody = blk.bias
+    ? `let dh = select(0.0, ${da}, xv > 0.0);
+      dx[i] = dh;
+      sbias += dh;`
+    : `dx[i] = ${da};`;
   return {
-    key: `bn:bwd:${o.mode}:${R}x${B}x${F}:${masked ? "m" : "-"}:${tf}x${tr}`,
+    key: `bn:bwd:${o.mode}:${R}x${B}x${F}:${masked ? "m" : "-"}:${blk.bias ? "b" : "-"}${
+      blk.dropout ? "d" : "-"
+    }:${tf}x${tr}`,
     bindings,
     uniforms: true,
     workgroups: columnGrid(R, F, tf),
     source: () =>
-      `${PARAMS_WGSL}
+      `${blk.dropout ? PHILOX_WGSL : ""}
+${PARAMS_WGSL}
 ${declareBindings(bindings, names)}
+${blk.dropout ? DROP_FACTOR : ""}
 ${redDecls(masked ? 3 : 2, tr)}
 ${columnHead(R, F, tf, tr)}
   let mu = ${train ? "mean[c]" : "rmean[c]"};
@@ -238,7 +304,16 @@ ${columnHead(R, F, tf, tr)}
   let n = ${masked ? "cnt_t" : `${Math.max(B, 1)}.0`};
   let c1 = sb_t / max(n, 1.0);
   let c2 = sg_t / max(n, 1.0);
+  var sbias = 0.0;
   ${rows(dxBody)}
+  ${
+        blk.bias
+          ? `${laneSum(["sbias"], tr, tf)}
+  if (valid && tr == 0u) {
+    dbias[c] = sbias_t;
+  }`
+          : ""
+      }
 }`,
   };
 }
@@ -266,7 +341,7 @@ fn main(${GRID_ARGS}) {
   };
 }
 
-/** Training-mode batch normalisation (see the module doc); statistics shaped like γ. */
+/** Training-mode batch normalisation (see the module doc), optionally fused with its block; statistics like γ. */
 export function batchNorm(
   be: WebGpuBackend,
   x: Tensor,
@@ -275,21 +350,34 @@ export function batchNorm(
   mask: Tensor | null,
   eps: number,
   running: BatchNormRunning | null,
+  block: BatchNormBlock | null = null,
 ): { y: Tensor; mean: Tensor; invstd: Tensor } {
   const [R, B, F] = bnDims(x.shape);
   const y = be.alloc(x.shape), mean = be.alloc(gamma.shape), invstd = be.alloc(gamma.shape);
   // B = 0 still dispatches: the statistics (mean 0, invstd 1/√eps) are defined.
   if (mean.size === 0) return { y, mean, invstd };
-  const spec = batchNormSpec(R, B, F, { masked: mask !== null, update: running !== null });
-  const bufs = [x, gamma, beta];
+  const spec = batchNormSpec(R, B, F, {
+    masked: mask !== null,
+    update: running !== null,
+    bias: !!block?.bias,
+    dropout: !!block?.dropout,
+  });
+  const bufs = [x, gamma, beta, ...blockTensors(block)];
   if (mask) bufs.push(mask);
   bufs.push(y, mean, invstd);
   if (running) bufs.push(running.mean, running.var);
-  be.run(spec, bufs, bnParams(eps, running?.momentum ?? 0));
+  be.run(spec, bufs, bnParams(eps, running?.momentum ?? 0, block));
   return { y, mean, invstd };
 }
 
-/** Backward of {@link batchNorm}: dx (x's shape), dγ and dβ (γ's shape). */
+function blockTensors(block: BatchNormBlock | null): Tensor[] {
+  const out: Tensor[] = [];
+  if (block?.bias) out.push(block.bias);
+  if (block?.dropout) out.push(block.dropout.rates);
+  return out;
+}
+
+/** Backward of {@link batchNorm}: dx (x's shape), dγ and dβ (γ's shape), and dbias for a fused bias. */
 export function batchNormGrad(
   be: WebGpuBackend,
   x: Tensor,
@@ -298,8 +386,9 @@ export function batchNormGrad(
   mean: Tensor,
   invstd: Tensor,
   mask: Tensor | null,
-): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
-  return grad(be, "train", x, dy, gamma, mean, invstd, mask, 0);
+  block: BatchNormBlock | null = null,
+): { dx: Tensor; dgamma: Tensor; dbeta: Tensor; dbias: Tensor | null } {
+  return grad(be, "train", x, dy, gamma, mean, invstd, mask, 0, block);
 }
 
 /** Inference-mode batch normalisation with running statistics. */
@@ -329,7 +418,8 @@ export function batchNormInferenceGrad(
   runVar: Tensor,
   eps: number,
 ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
-  return grad(be, "eval", x, dy, gamma, runMean, runVar, null, eps);
+  const { dx, dgamma, dbeta } = grad(be, "eval", x, dy, gamma, runMean, runVar, null, eps, null);
+  return { dx, dgamma, dbeta };
 }
 
 function grad(
@@ -342,14 +432,22 @@ function grad(
   s1: Tensor,
   mask: Tensor | null,
   eps: number,
-): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
+  block: BatchNormBlock | null,
+): { dx: Tensor; dgamma: Tensor; dbeta: Tensor; dbias: Tensor | null } {
   const [R, B, F] = bnDims(x.shape);
   const dx = be.alloc(x.shape), dgamma = be.alloc(gamma.shape), dbeta = be.alloc(gamma.shape);
-  if (dgamma.size === 0) return { dx, dgamma, dbeta };
-  const spec = batchNormGradSpec(R, B, F, { mode, masked: mask !== null });
-  const bufs = [x, dy, gamma, s0, s1];
+  const dbias = block?.bias ? be.alloc(block.bias.shape) : null;
+  if (dgamma.size === 0) return { dx, dgamma, dbeta, dbias };
+  const spec = batchNormGradSpec(R, B, F, {
+    mode,
+    masked: mask !== null,
+    bias: !!block?.bias,
+    dropout: !!block?.dropout,
+  });
+  const bufs = [x, dy, gamma, s0, s1, ...blockTensors(block)];
   if (mask && mode === "train") bufs.push(mask);
   bufs.push(dx, dgamma, dbeta);
-  be.run(spec, bufs, bnParams(eps));
-  return { dx, dgamma, dbeta };
+  if (dbias) bufs.push(dbias);
+  be.run(spec, bufs, bnParams(eps, 0, block));
+  return { dx, dgamma, dbeta, dbias };
 }

@@ -85,6 +85,20 @@ export interface BatchNormRunning {
   momentum: number;
 }
 
+/**
+ * The rest of a Dense-ReLU → BatchNorm → dropout block, fused into the training-mode batch norm so the block costs
+ * one forward and one backward dispatch besides its matmuls.
+ */
+export interface BatchNormBlock {
+  /** When set, x is the pre-activation h and the normalised input is a = relu(h + bias); shaped like γ. */
+  bias: Tensor | null;
+  /**
+   * When set, y is multiplied by the inverted-dropout mask: element i of replica r keeps with factor 1/(1 − p_r)
+   * when u_i ≥ p_r, u_i = the Philox uniform of (key, step, i) (the draw of `dropoutMask`); `rates` is [R].
+   */
+  dropout: { rates: Tensor; key: RngKey; step: number } | null;
+}
+
 /** The kernels a device must provide. Shapes are checked by the caller (nn/ops). */
 export interface Backend {
   readonly kind: "cpu" | "webgpu";
@@ -196,6 +210,7 @@ export interface Backend {
    * var = Σ m·(x − mean)² / n, y = (x − mean)·invstd·γ + β with invstd = 1/√(var + eps) for every row. γ, β (and the
    * returned mean and invstd, shaped like γ) hold one value per (replica, feature). When `running` is given its
    * tensors (γ's size) are updated in place. A column with n = 0 uses mean 0, var 0 and keeps its running values.
+   * With `block`, bias + ReLU come before and dropout after (see {@link BatchNormBlock}).
    */
   batchNorm(
     x: Tensor,
@@ -204,10 +219,13 @@ export interface Backend {
     mask: Tensor | null,
     eps: number,
     running: BatchNormRunning | null,
+    block?: BatchNormBlock | null,
   ): { y: Tensor; mean: Tensor; invstd: Tensor };
   /**
    * Backward of {@link Backend.batchNorm} from its saved mean and invstd: dβ = Σ dy, dγ = Σ dy·x̂ over all rows, and
-   * dx = γ·invstd·(dy − m·(dβ + x̂·dγ)/n) with x̂ = (x − mean)·invstd (dx = γ·invstd·dy where n = 0).
+   * dx = γ·invstd·(dy − m·(dβ + x̂·dγ)/n) with x̂ = (x − mean)·invstd (dx = γ·invstd·dy where n = 0). With `block`
+   * (the forward's), dy is first multiplied by the dropout mask, and with a fused bias dx is taken through the ReLU
+   * (dx·[a > 0]) and dbias = Σ_rows dx; dbias is null without a fused bias.
    */
   batchNormGrad(
     x: Tensor,
@@ -216,7 +234,8 @@ export interface Backend {
     mean: Tensor,
     invstd: Tensor,
     mask: Tensor | null,
-  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor };
+    block?: BatchNormBlock | null,
+  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor; dbias: Tensor | null };
   /** Inference-mode batch normalisation: y = (x − runMean)·γ/√(runVar + eps) + β (shapes as in batchNorm). */
   batchNormInference(
     x: Tensor,

@@ -7,6 +7,7 @@
 import type {
   AdamParams,
   Backend,
+  BatchNormBlock,
   BatchNormRunning,
   BinaryOp,
   LossKind,
@@ -162,8 +163,9 @@ export class WebGpuBackend implements Backend {
     mask: Tensor | null,
     eps: number,
     running: BatchNormRunning | null,
+    block: BatchNormBlock | null = null,
   ): { y: Tensor; mean: Tensor; invstd: Tensor } {
-    return bn.batchNorm(this, x, gamma, beta, mask, eps, running);
+    return bn.batchNorm(this, x, gamma, beta, mask, eps, running, block);
   }
   batchNormGrad(
     x: Tensor,
@@ -172,8 +174,9 @@ export class WebGpuBackend implements Backend {
     mean: Tensor,
     invstd: Tensor,
     mask: Tensor | null,
-  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor } {
-    return bn.batchNormGrad(this, x, dy, gamma, mean, invstd, mask);
+    block: BatchNormBlock | null = null,
+  ): { dx: Tensor; dgamma: Tensor; dbeta: Tensor; dbias: Tensor | null } {
+    return bn.batchNormGrad(this, x, dy, gamma, mean, invstd, mask, block);
   }
   batchNormInference(
     x: Tensor,

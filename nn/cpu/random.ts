@@ -10,7 +10,7 @@ import { type Shape, sizeOf } from "../shape.ts";
 import { bitsToNormal, bitsToUniform, philoxAt, type RngKey } from "../random.ts";
 
 /** Uniform element i of (key, step), as float32. */
-function uniformAt(key: RngKey, step: number, i: number): number {
+export function uniformAt(key: RngKey, step: number, i: number): number {
   return Math.fround(bitsToUniform(philoxAt(key, step, i)[0]));
 }
 

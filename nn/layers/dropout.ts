@@ -5,6 +5,7 @@
  * @module
  */
 import type { Tensor } from "../tensor.ts";
+import type { Backend, BatchNormBlock } from "../backend.ts";
 import { dropout } from "../ops/fused.ts";
 import { mul } from "../ops/elementwise.ts";
 import { noGrad } from "../autodiff.ts";
@@ -23,6 +24,9 @@ export class Dropout extends Module {
   /** Per-replica rates (null when every replica uses `rate`). */
   readonly rates: readonly number[] | null;
   #rateTensors: [Tensor, Tensor] | null = null;
+  /** [R] rates for a fused block, with the rate they were made for. */
+  #blockRates: { rate: number; t: Tensor } | null = null;
+  readonly replicas: number;
   readonly seed: number;
   readonly stream: number;
   /** Number of masks drawn so far (the RNG step of the next one). */
@@ -42,6 +46,21 @@ export class Dropout extends Module {
     if (!this.rates) this.rate = all[0];
     this.seed = o.seed ?? 0;
     this.stream = o.stream ?? nextStream++;
+    this.replicas = o.replicas ?? 1;
+  }
+
+  /**
+   * The mask parameters for a dropout fused into a block kernel (`BatchNormBlock.dropout`), drawing the same
+   * uniforms {@link forward} would (and advancing the call counter as it does); null when inactive.
+   */
+  blockDropout(be: Backend): BatchNormBlock["dropout"] {
+    if (!this.active) return null;
+    if (!this.#blockRates || this.#blockRates.rate !== this.rate) {
+      this.#blockRates?.t.dispose();
+      const rates = this.rates ?? Array.from({ length: this.replicas }, () => this.rate);
+      this.#blockRates = { rate: this.rate, t: keepState(be.fromData(rates, [this.replicas])) };
+    }
+    return { rates: this.#blockRates.t, key: { seed: this.seed, stream: this.stream }, step: this.calls++ };
   }
 
   /** Whether the mask is applied now. */
@@ -78,5 +97,7 @@ export class Dropout extends Module {
     super.dispose();
     this.#rateTensors?.forEach((t) => t.dispose());
     this.#rateTensors = null;
+    this.#blockRates?.t.dispose();
+    this.#blockRates = null;
   }
 }

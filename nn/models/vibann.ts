@@ -22,6 +22,8 @@ import { clamp, div, mul, relu } from "../ops/elementwise.ts";
 import { softmax, sum } from "../ops/reduce.ts";
 import { concat, pairwise } from "../ops/movement.ts";
 import { reparameterize } from "../ops/fused.ts";
+import { matmul } from "../ops/matmul.ts";
+import { batchNorm } from "../ops/batch_norm.ts";
 import { ShapeError, shapeStr } from "../shape.ts";
 
 /** Options of {@link VibannReference}. */
@@ -61,7 +63,7 @@ export interface VibannOutputs {
   recon: Tensor;
 }
 
-/** One hidden block: Dense-ReLU → BatchNorm → dropout. */
+/** One hidden block: Dense-ReLU → BatchNorm → dropout (fused into matmul + one batch-norm kernel in training). */
 class Block extends Module {
   readonly dense: Dense;
   readonly bn: BatchNorm1d;
@@ -94,7 +96,16 @@ class Block extends Module {
     this.drop = new Dropout(o.dropout, { replicas: o.replicas, seed: o.seed, stream: o.stream });
   }
   forward(x: Tensor, mask: Tensor | null): Tensor {
-    return this.drop.forward(this.bn.forward(this.dense.forward(x), mask));
+    if (!this.bn.training) return this.drop.forward(this.bn.forward(this.dense.forward(x), mask));
+    // Training: bias, ReLU, batch statistics and dropout in one fused kernel after a plain matmul.
+    const h = matmul(x, this.dense.weight);
+    return batchNorm(h, this.bn.gamma, this.bn.beta, {
+      eps: this.bn.eps,
+      mask,
+      running: { mean: this.bn.runningMean.value, var: this.bn.runningVar.value, momentum: this.bn.momentum },
+      bias: this.dense.bias,
+      dropout: this.drop.blockDropout(h.backend),
+    });
   }
 }
 

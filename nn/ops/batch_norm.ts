@@ -4,7 +4,7 @@
  * Gradients flow to x, γ and β; the mask and the running statistics are constants.
  * @module
  */
-import type { BatchNormRunning } from "../backend.ts";
+import type { BatchNormBlock, BatchNormRunning } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
 import { record } from "../autodiff.ts";
 import { sameShape, ShapeError, shapeStr } from "../shape.ts";
@@ -18,6 +18,13 @@ export interface BatchNormOpOptions {
   mask?: Tensor | null;
   /** Running statistics (γ's size) updated in place: running ← momentum·running + (1−momentum)·batch. */
   running?: BatchNormRunning | null;
+  /**
+   * Fuses the block's bias + ReLU: x is then the pre-activation h, the normalised input is relu(h + bias), and the
+   * gradient flows to h and bias (shaped like γ).
+   */
+  bias?: Tensor | null;
+  /** Fuses the block's dropout after the normalisation (rates [R], one per replica; see `BatchNormBlock`). */
+  dropout?: BatchNormBlock["dropout"];
 }
 
 /** Checks the per-(replica, feature) tensors against x [..., B, F]; returns [R, B, F]. */
@@ -44,22 +51,28 @@ function checkShapes(op: string, x: Tensor, perColumn: [string, Tensor][]): [num
  * A replica whose mask is all 0 uses mean 0, var 0 and keeps its running statistics. Differentiable in x, γ, β.
  */
 export function batchNorm(x: Tensor, gamma: Tensor, beta: Tensor, o: BatchNormOpOptions): Tensor {
-  const mask = o.mask ?? null, running = o.running ?? null;
-  const be = check("batchNorm", [x, gamma, beta, mask, running?.mean, running?.var]);
-  checkShapes("batchNorm", x, [
+  const mask = o.mask ?? null, running = o.running ?? null, bias = o.bias ?? null, drop = o.dropout ?? null;
+  const be = check("batchNorm", [x, gamma, beta, mask, running?.mean, running?.var, bias, drop?.rates]);
+  const [R] = checkShapes("batchNorm", x, [
     ["gamma", gamma],
     ["beta", beta],
     ...(running ? [["running mean", running.mean], ["running var", running.var]] as [string, Tensor][] : []),
+    ...(bias ? [["bias", bias]] as [string, Tensor][] : []),
   ]);
   if (mask && !sameShape(mask.shape, [...x.shape.slice(0, -1), 1])) {
     throw new ShapeError(
       `batchNorm: mask ${shapeStr(mask.shape)} should be ${shapeStr([...x.shape.slice(0, -1), 1])}`,
     );
   }
-  const { y, mean, invstd } = be.batchNorm(x, gamma, beta, mask, o.eps, running);
-  record(y, "batchNorm", [x, gamma, beta], (g) => {
-    const { dx, dgamma, dbeta } = be.batchNormGrad(x, g, gamma, mean, invstd, mask);
-    return keepNeeded([x, gamma, beta], [dx, dgamma, dbeta]);
+  if (drop && drop.rates.size !== R) {
+    throw new ShapeError(`batchNorm: dropout rates ${shapeStr(drop.rates.shape)} should hold ${R} values`);
+  }
+  const block: BatchNormBlock | null = bias || drop ? { bias, dropout: drop } : null;
+  const { y, mean, invstd } = be.batchNorm(x, gamma, beta, mask, o.eps, running, block);
+  const inputs = bias ? [x, gamma, beta, bias] : [x, gamma, beta];
+  record(y, "batchNorm", inputs, (g) => {
+    const { dx, dgamma, dbeta, dbias } = be.batchNormGrad(x, g, gamma, mean, invstd, mask, block);
+    return keepNeeded(inputs, dbias ? [dx, dgamma, dbeta, dbias] : [dx, dgamma, dbeta]);
   });
   if (!y.node) mean.dispose(), invstd.dispose(); // kept only for the backward pass
   return y;

@@ -218,3 +218,98 @@ Deno.test({
     }
   },
 });
+
+/** The fused block's forward and backward (bias + ReLU before, dropout after), read back. */
+async function runBlock(
+  be: Backend,
+  R: number,
+  B: number,
+  F: number,
+  o: { masked: boolean; bias: boolean; dropout: boolean },
+  seed: number,
+) {
+  const t = inputs(be, R, B, F, o.masked, seed);
+  const bias = o.bias ? be.fromData(randn(R * F, seed + 7, 0.5), R > 1 ? [R, 1, F] : [F]) : null;
+  const rates = be.fromData(Array.from({ length: R }, (_, r) => [0.3, 0.05, 0.6][r % 3]), [R]);
+  const block = { bias, dropout: o.dropout ? { rates, key: { seed: 9, stream: 4 }, step: 3 } : null };
+  const { y, mean, invstd } = be.batchNorm(t.x, t.gamma, t.beta, t.mask, EPS, null, block);
+  const g = be.batchNormGrad(t.x, t.dy, t.gamma, mean, invstd, t.mask, block);
+  const out: Record<string, Float32Array | Int32Array> = {};
+  const all: [string, Tensor | null][] = [
+    ["y", y],
+    ["mean", mean],
+    ["invstd", invstd],
+    ["dx", g.dx],
+    ["dgamma", g.dgamma],
+    ["dbeta", g.dbeta],
+    ["dbias", g.dbias],
+  ];
+  for (const [k, v] of all) if (v) out[k] = await take(v);
+  for (const v of [t.x, t.gamma, t.beta, t.mask, t.dy, t.rm, t.rv, bias, rates]) v?.dispose();
+  return out;
+}
+
+Deno.test("batch_norm block: the CPU twin equals bias + ReLU → batch norm → dropout mask, composed by hand", () => {
+  // R = 1, B = 6, F = 2, one rate: compare against explicit relu, the unfused batch norm and dropoutMask.
+  const B = 6, F = 2, p = 0.4, key = { seed: 5, stream: 2 }, step = 7;
+  const be = cpu64;
+  const h = be.fromData(randn(B * F, 21), [B, F]), bias = be.fromData([0.3, -0.2], [F]);
+  const gamma = be.fromData([1.5, 0.5], [F]), beta = be.fromData([0.1, -0.3], [F]);
+  const dy = be.fromData(randn(B * F, 22), [B, F]);
+  const rates = be.fromData([p], [1]);
+  const block = { bias, dropout: { rates, key, step } };
+  const fused = be.batchNorm(h, gamma, beta, null, EPS, null, block);
+  const fg = be.batchNormGrad(h, dy, gamma, fused.mean, fused.invstd, null, block);
+  // Composed reference.
+  const hd = be.data(h), a = new Float64Array(B * F);
+  for (let i = 0; i < B * F; i++) a[i] = Math.max(hd[i] + be.data(bias)[i % F], 0);
+  const at = be.fromData(a, [B, F]);
+  const plain = be.batchNorm(at, gamma, beta, null, EPS, null);
+  const mask = be.data(be.dropoutMask([B, F], p, key, step));
+  assert(
+    mask.some((v) => v === 0) && mask.some((v) => v > 0),
+    "the mask drops some entries and keeps others",
+  );
+  const yRef = Array.from(be.data(plain.y), (v, i) => v * mask[i]);
+  assertClose(be.data(fused.y), yRef, { atol: 1e-12, rtol: 1e-12 });
+  const dyMasked = be.fromData(Array.from(be.data(dy), (v, i) => v * mask[i]), [B, F]);
+  const pg = be.batchNormGrad(at, dyMasked, gamma, plain.mean, plain.invstd, null);
+  const dh = Array.from(be.data(pg.dx), (v, i) => (a[i] > 0 ? v : 0));
+  assertClose(be.data(fg.dx), dh, { atol: 1e-12, rtol: 1e-12 });
+  const dbias = [0, 0];
+  dh.forEach((v, i) => (dbias[i % F] += v));
+  assertClose(be.data(fg.dbias!), dbias, { atol: 1e-12, rtol: 1e-12 });
+  assertClose(be.data(fg.dgamma), be.data(pg.dgamma), { atol: 1e-12, rtol: 1e-12 });
+  assertClose(be.data(fg.dbeta), be.data(pg.dbeta), { atol: 1e-12, rtol: 1e-12 });
+  assert(a.some((v) => v === 0), "some pre-activations are negative (the ReLU matters)");
+});
+
+Deno.test({
+  name: "batch_norm block: GPU matches CPU (bias + ReLU, per-replica dropout, mask; odd shapes, R 1/3)",
+  ignore: !HAS_GPU,
+  async fn() {
+    const g = (await gpu())!;
+    let seed = 500;
+    const variants = [
+      { bias: true, dropout: true },
+      { bias: true, dropout: false },
+      { bias: false, dropout: true },
+    ];
+    for (const [B, F] of SHAPES) {
+      for (const R of [1, 3]) {
+        for (const v of variants) {
+          const o = { ...v, masked: seed % 2 === 0 };
+          seed += 7;
+          const msg = `R=${R} B=${B} F=${F} ${JSON.stringify(o)}`;
+          const [oc, og] = [await runBlock(cpu, R, B, F, o, seed), await runBlock(g, R, B, F, o, seed)];
+          assertEquals(Object.keys(og).sort(), Object.keys(oc).sort(), msg);
+          for (const k of Object.keys(oc)) {
+            // dbias sums B entries of dx that nearly cancel: float32 error grows with B and dx's size.
+            const scale = k === "dbias" ? maxAbs(oc.dx) * Math.max(1, B) / 4 : maxAbs(oc[k]);
+            assertClose(og[k], oc[k], { atol: 1e-5 * scale, rtol: 1e-5, msg: `${msg} ${k}` });
+          }
+        }
+      }
+    }
+  },
+});

@@ -102,6 +102,30 @@ Deno.test("batchNorm op: gradients match finite differences (float64 CPU; mask, 
   });
 });
 
+Deno.test("batchNorm op, fused block (bias + ReLU, dropout): gradients match finite differences (float64 CPU)", () => {
+  scope(() => {
+    for (
+      const [R, B, F, masked] of [[1, 6, 3, false], [3, 5, 4, true]] as [number, number, number, boolean][]
+    ) {
+      const xs = R > 1 ? [R, B, F] : [B, F], ps = R > 1 ? [R, 1, F] : [F];
+      // Pre-activations kept away from the ReLU kink (|h + bias| ≥ 0.2), about a third of them negative.
+      const h0 = randn(R * B * F, 31 + R, 1.5).map((v) => (Math.abs(v) < 0.3 ? v + (v < 0 ? -0.3 : 0.3) : v));
+      const h = leaf(cpu64, h0.map((v) => v + 0.5), xs);
+      const bias = leaf(cpu64, new Array(R * F).fill(-0.5), ps);
+      const gamma = leaf(cpu64, randn(R * F, 32).map((v) => v + 1), ps);
+      const beta = leaf(cpu64, randn(R * F, 33), ps);
+      const mask = masked ? cpu64.fromData(maskData(R, B, 7), [...xs.slice(0, -1), 1]) : null;
+      const rates = cpu64.fromData(Array.from({ length: R }, (_, r) => 0.2 + 0.2 * r), [R]);
+      const dropout = { rates, key: { seed: 3, stream: 1 }, step: 2 };
+      fdCheck(
+        () => batchNorm(h, gamma, beta, { eps: EPS, mask, bias, dropout }),
+        [h, gamma, beta, bias],
+        `block R=${R} B=${B} F=${F} masked=${masked}`,
+      );
+    }
+  });
+});
+
 /** The BatchNorm1d forward before fusion (composed differentiable ops), on the layer's own tensors. */
 function composedForward(bn: BatchNorm1d, x: Tensor, mask: Tensor | null): Tensor {
   const axis = x.rank - 2, keepDims = bn.replicas > 1;
