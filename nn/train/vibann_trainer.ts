@@ -16,6 +16,7 @@ import { VibannReference } from "../models/vibann.ts";
 import { add, affine, exp, mul, square, sub } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
 import { concat } from "../ops/movement.ts";
+import { matmul } from "../ops/matmul.ts";
 import { loss } from "../ops/fused.ts";
 import { packEpoch, type PackSource, type StepLayout } from "./epoch_batches.ts";
 
@@ -278,7 +279,7 @@ export async function trainVibann(
     model.train();
     // Each step in its own scope, summing its metrics into a kept accumulator: the step frees everything it
     // allocated, so every step reuses the same pool buffers (and cached bind groups).
-    stepAcc ??= keep(be.empty([R, 4 + L + E]));
+    stepAcc ??= keep(be.empty([R, STEP_COLS(L, E)]));
     packed.steps.forEach((lay, k) =>
       scope(() => {
         const m = trainStep(be, model, adam, params, epochBuf!, lay, lead, E, st.beta, invL, reconWeight);
@@ -287,7 +288,7 @@ export async function trainVibann(
     );
     const logRow = scope(() => {
       const S = packed.steps.length;
-      const m = noGrad(() => affine(stepAcc!, 1 / S)); // [R, 4 + L + E] means over steps
+      const m = noGrad(() => affine(stepAcc!, 1 / S)); // [R, STEP_COLS] means over steps
       // Validation (deterministic: BN running statistics, no dropout, z = μ).
       model.eval();
       const valMse = noGrad(() => {
@@ -314,7 +315,8 @@ export async function trainVibann(
 
   function epochEnd(be: Backend, epoch: number, m: Tensor, valMse: Tensor): Tensor {
     const col = (j: number) => sliceCol(m, j);
-    const klEpoch = col(3);
+    // KL per latent dimension: column 3 holds the per-row KL sum, divided by each replica's L.
+    const klEpoch = mul(col(3), invL);
     const betaUsed = st.beta;
     const activeBefore = st.active;
     const improved = mul(lessThan(valMse, st.best), activeBefore);
@@ -322,7 +324,13 @@ export async function trainVibann(
     const waitNext = where(improved, zerosR(), affine(st.wait, 1, 1));
     const activeNext = mul(activeBefore, lessThan(waitNext, fullR(patience)));
     const head = concat([...logCols, activeNext].map((t) => t.view([R, 1])), 1);
-    const log = concat([head, sliceCols(m, 4, L + E)], 1);
+    // Per-dimension KL ½(E[σ²] + E[μ²] − E[logσ²] − 1) from the step means (a masked dimension gives 0).
+    const klDims = affine(
+      sub(add(sliceCols(m, 4, L), sliceCols(m, 4 + L, L)), sliceCols(m, 4 + 2 * L, L)),
+      0.5,
+      -0.5,
+    );
+    const log = concat([head, klDims, sliceCols(m, 4 + 3 * L, E)], 1);
     // Snapshot the improved replicas' weights, state and β.
     const imp = improved;
     named.forEach(({ tensor }, i) => {
@@ -388,8 +396,8 @@ export async function trainVibann(
 }
 
 /**
- * Records one training step and returns its metrics [R, 4 + L + E]: total loss, weighted MSE, weighted
- * reconstruction KL, KL per dimension (batch means), KL per dimension per dimension, mean gate.
+ * Records one training step and returns its metrics [R, STEP_COLS(L, E)], row means over the step's real rows:
+ * total loss, weighted MSE, weighted reconstruction KL, latent KL, E[σ²], E[μ²], E[logσ²] per dimension, mean gate.
  */
 function trainStep(
   be: Backend,
@@ -422,15 +430,20 @@ function trainStep(
   const total = sum(mul(sum(perRow, -1, true), invN));
   adam.update(gradients(total, params));
   return noGrad(() => {
-    const perRep = (t: Tensor) => mul(sum(t, -1, true), invN).view([R, 1]);
-    const klRows = maskRows ? mul(out.kl, maskRows) : out.kl;
-    const klPerDim = mul(perRep(klRows), invL.view([R, 1]));
-    // Per-dimension KL: ½(σ² + μ² − 1 − logσ²), summed over real rows.
-    const kd = affine(sub(add(exp(out.logvar), square(out.mu)), out.logvar), 0.5, -0.5);
-    const kdm = mask ? mul(kd, mask) : kd;
-    const klDims = mul(sum(kdm, -2, false), invN).view([R, L]);
-    const g = mask ? mul(out.gate, mask) : out.gate;
-    const gate = mul(sum(g, -2, false), invN).view([R, E]);
-    return concat([perRep(perRow), perRep(mse), perRep(recon), klPerDim, klDims, gate], 1);
+    // Row means of every logged per-row quantity as ONE weighted row-sum (a matmul with the row weights
+    // mask/n): total loss, weighted MSE, weighted reconstruction KL, latent KL, then σ², μ² and logσ² per latent
+    // dimension and the gate per element. The epoch end turns the σ², μ², logσ² means into per-dimension KL.
+    const w = maskRows ? mul(maskRows, invN) : mul(be.fill([...lead, b], 1), invN);
+    const col = (t: Tensor) => t.view([...lead, b, 1]);
+    const rows = concat(
+      [col(perRow), col(mse), col(recon), col(out.kl), exp(out.logvar), square(out.mu), out.logvar, out.gate],
+      -1,
+    );
+    return matmul(w.view([...lead, 1, b]), rows).view([R, STEP_COLS(L, E)]);
   });
+}
+
+/** Columns of a step's metrics row: 4 scalars, σ², μ², logσ² per latent dimension, gate per element. */
+function STEP_COLS(L: number, E: number): number {
+  return 4 + 3 * L + E;
 }

@@ -121,6 +121,15 @@ Deno.test("VIBANN training reduces the loss on a small problem and is determinis
       `replica ${r}: best val mse ${c[0].valMse} → ${a.bestValMse[r]}`,
     );
     assertClose(c.map((l) => l.loss), b.curves[r].map((l) => l.loss), { atol: 0, rtol: 0, msg: "same seed" });
+    for (const l of c) {
+      // Logged statistics agree with their definitions: the per-dimension KLs average to the KL per dimension,
+      // each is ≥ 0, and the mean gate is a mean of softmax rows (sums to 1).
+      const meanDim = l.klDims.reduce((x, y) => x + y, 0) / l.klDims.length;
+      assertClose([meanDim], [l.klPerDim], { atol: 1e-5, rtol: 1e-4, msg: `epoch ${l.epoch} KL per dim` });
+      assert(l.klDims.every((k) => k > -1e-6), `epoch ${l.epoch}: KL per dimension ≥ 0`);
+      assertClose([l.gate.reduce((x, y) => x + y, 0)], [1], { atol: 1e-5, rtol: 0, msg: "gate sums to 1" });
+      assert(l.loss >= l.mse, `epoch ${l.epoch}: total loss ${l.loss} includes the MSE ${l.mse}`);
+    }
   }
   a.model.dispose(), b.model.dispose();
 });
