@@ -1,8 +1,8 @@
 /**
- * Random kernels: uniform/normal draws, inverted-dropout masks and the fused reparameterisation (z, KL, ε).
- * Element i of a draw is a pure function of (key, step, i) (Philox counter (i, step, stream, 0)), so results do not
- * depend on the shape, the grid or the dispatch order. Seed, stream and step travel as uniforms; only the element
- * count (and for reparam the row layout) is baked into the WGSL.
+ * Random kernels: uniform/normal draws, inverted-dropout masks and the fused reparameterisation (z, KL, ε) with its
+ * fused backward. Element i of a draw is a pure function of (key, step, i) (Philox counter (i, step, stream, 0)), so
+ * results do not depend on the shape, the grid or the dispatch order. Seed, stream and step travel as uniforms; only
+ * the element count (and for reparam the row layout) is baked into the WGSL.
  * @module
  */
 import type { WebGpuBackend } from "../nn/webgpu_backend.ts";
@@ -82,6 +82,54 @@ ${declareBindings(bindings, ["mu", "logvar", "z", "eps", "kl"])}`,
   };
 }
 
+/**
+ * Spec of the fused reparameterisation backward over `n` = rows·L elements, one thread per element (no row sum is
+ * needed, so this is a flat map rather than a row kernel; the row of element i is i / L). Bindings: mu, logvar,
+ * then eps and gz when `hasGz`, gkl and dmu when `hasGkl` (without gkl, dmu is gz itself), then dlogvar.
+ */
+export function reparamGradSpec(n: number, L: number, hasGz: boolean, hasGkl: boolean): KernelSpec {
+  const names = [
+    "mu",
+    "logvar",
+    ...(hasGz ? ["eps", "gz"] : []),
+    ...(hasGkl ? ["gkl", "dmu"] : []),
+    "dlogvar",
+  ];
+  const bindings = names.map((name) =>
+    (name === "dmu" || name === "dlogvar" ? "rw" : "read") as "read" | "rw"
+  );
+  const zTerm = hasGz
+    ? `let gzv = gz[i];
+  dm = dm + gzv;
+  dl = dl + gzv * eps[i] * 0.5 * exp(0.5 * lv);`
+    : "";
+  const klTerm = hasGkl
+    ? `let gk = gkl[i / ${L}u];
+  dm = dm + gk * mu[i];
+  dl = dl + gk * 0.5 * (exp(lv) - 1.0);
+  dmu[i] = dm;`
+    : "";
+  return {
+    key: `reparam-grad:${n}:${L}:${hasGz ? "z" : ""}${hasGkl ? "k" : ""}`,
+    bindings,
+    uniforms: false,
+    workgroups: grid1d(Math.ceil(n / WG)),
+    source: () =>
+      `${declareBindings(bindings, names)}
+@compute @workgroup_size(${WG})
+fn main(${GRID_ARGS}) {
+  let i = ${FLAT_WG} * ${WG}u + lid;
+  if (i >= ${n}u) { return; }
+  let lv = logvar[i];
+  var dm = 0.0;
+  var dl = 0.0;
+  ${zTerm}
+  ${klTerm}
+  dlogvar[i] = dl;
+}`,
+  };
+}
+
 function keyParams(key: RngKey, step: number, p = 0): ArrayBuffer {
   return packParams([["u", key.seed], ["u", key.stream], ["u", step], ["f", p]]);
 }
@@ -132,4 +180,28 @@ export function reparam(
   // With L = 0 the kernel still runs: every row sum is 0, so kl is filled with zeros.
   if (rows > 0) be.run(reparamSpec(rows, L), [mu, logvar, z, eps, kl], keyParams(key, step));
   return { z, kl, eps };
+}
+
+/**
+ * Backward of {@link reparam} through both outputs in one dispatch: dμ = gz + gkl·μ and dlogσ² =
+ * gz·ε·½·exp(½·logσ²) + gkl·½·(exp(logσ²) − 1), gkl (one value per row) broadcast over the last axis; a null
+ * gradient counts as zero; ε is read only with gz. With only gz, dmu is a view of gz; with neither, both results
+ * are zeros.
+ */
+export function reparamGrad(
+  be: WebGpuBackend,
+  mu: Tensor,
+  logvar: Tensor,
+  eps: Tensor,
+  gz: Tensor | null,
+  gkl: Tensor | null,
+): { dmu: Tensor; dlogvar: Tensor } {
+  if (!gz && !gkl) return { dmu: be.fill(mu.shape, 0), dlogvar: be.fill(mu.shape, 0) };
+  const L = mu.rank ? mu.shape[mu.rank - 1] : 1;
+  const dlogvar = be.alloc(mu.shape);
+  const dmu = gkl ? be.alloc(mu.shape) : gz!.view(mu.shape);
+  if (mu.size === 0) return { dmu, dlogvar };
+  const ins = [mu, logvar, ...(gz ? [eps, gz] : []), ...(gkl ? [gkl, dmu] : [])];
+  be.run(reparamGradSpec(mu.size, L, !!gz, !!gkl), [...ins, dlogvar]);
+  return { dmu, dlogvar };
 }

@@ -1,6 +1,6 @@
 /**
- * Reduction kernels: single-axis sum/max/min/logsumexp, softmax / log-softmax along any axis, and the global sum of
- * squares. The input is viewed as [outer, n, inner] around the reduced axis.
+ * Reduction kernels: single-axis sum/max/min/logsumexp, softmax / log-softmax along any axis with the softmax
+ * backward, and the global sum of squares. The input is viewed as [outer, n, inner] around the reduced axis.
  *
  * Short axes (n < {@link SMALL_N}) run one thread per output. Long axes use a workgroup-cooperative kernel: each
  * workgroup folds a chunk of at most {@link PER_THREAD} elements per thread, then combines the threads' values with
@@ -366,6 +366,88 @@ export function softmax(be: WebGpuBackend, x: Tensor, axis: number, log: boolean
   be.run(spec, [x, m, s, out], packParams([["f", 0], ["f", 0]]));
   m.dispose();
   s.dispose();
+  return out;
+}
+
+/**
+ * Spec of the softmax backward dx = y ⊙ (g − Σ_axis g ⊙ y) over an [outer, n, inner] view, one dispatch. Axes
+ * shorter than {@link SMALL_N} run a thread per row (the row sum blocked by 16 as in the small reduction); longer
+ * ones a 256-thread workgroup per row: strided partial sums, a shared-memory tree, then every thread writes its
+ * elements. Bindings: y, g, dx.
+ */
+export function softmaxGradSpec(outer: number, n: number, inner: number): KernelSpec {
+  const total = outer * inner;
+  const bindings = ["read", "read", "rw"] as const;
+  const decls = declareBindings(bindings, ["y", "g", "dx"]);
+  if (n < SMALL_N) {
+    return {
+      key: `softmax-grad:small:${outer}x${n}x${inner}`,
+      bindings,
+      uniforms: false,
+      workgroups: grid1d(Math.ceil(total / WG)),
+      source: () =>
+        `${decls}
+@compute @workgroup_size(${WG})
+fn main(${GRID_ARGS}) {
+  let i = ${FLAT_WG} * ${WG}u + lid;
+  if (i >= ${total}u) { return; }
+  let base = (i / ${inner}u) * ${n * inner}u + i % ${inner}u;
+  var acc = 0.0;
+  var blk = 0.0;
+  for (var k = 0u; k < ${n}u; k++) {
+    let idx = base + k * ${inner}u;
+    blk += g[idx] * y[idx];
+    if ((k & 15u) == 15u) { acc += blk; blk = 0.0; }
+  }
+  let s = acc + blk;
+  for (var k = 0u; k < ${n}u; k++) {
+    let idx = base + k * ${inner}u;
+    dx[idx] = y[idx] * (g[idx] - s);
+  }
+}`,
+    };
+  }
+  const tree: string[] = [];
+  for (let o = WG >> 1; o > 0; o >>= 1) {
+    tree.push(`if (lid < ${o}u) { red[lid] = red[lid] + red[lid + ${o}u]; }`, "workgroupBarrier();");
+  }
+  return {
+    key: `softmax-grad:group:${outer}x${n}x${inner}`,
+    bindings,
+    uniforms: false,
+    workgroups: grid1d(total),
+    source: () =>
+      `${decls}
+var<workgroup> red: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(${GRID_ARGS}) {
+  let r = ${FLAT_WG};
+  if (r >= ${total}u) { return; }
+  let base = (r / ${inner}u) * ${n * inner}u + r % ${inner}u;
+  var acc = 0.0;
+  for (var k = lid; k < ${n}u; k += ${WG}u) {
+    let idx = base + k * ${inner}u;
+    acc += g[idx] * y[idx];
+  }
+  red[lid] = acc;
+  workgroupBarrier();
+  ${tree.join("\n  ")}
+  let s = red[0];
+  for (var k = lid; k < ${n}u; k += ${WG}u) {
+    let idx = base + k * ${inner}u;
+    dx[idx] = y[idx] * (g[idx] - s);
+  }
+}`,
+  };
+}
+
+/** Backward of {@link softmax} from its output y: dx = y ⊙ (g − Σ_axis g ⊙ y), one dispatch for any axis. */
+export function softmaxGrad(be: WebGpuBackend, y: Tensor, g: Tensor, axis: number): Tensor {
+  checkF32("softmaxGrad", y);
+  const [outer, n, inner] = splitAxis(y.shape, axis);
+  const out = be.alloc(y.shape);
+  if (out.size === 0) return out;
+  be.run(softmaxGradSpec(outer, n, inner), [y, g, out]);
   return out;
 }
 

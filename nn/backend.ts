@@ -143,6 +143,11 @@ export interface Backend {
   reduce(op: ReduceOp, x: Tensor, axis: number): Tensor;
   /** Softmax or log-softmax along `axis`. */
   softmax(x: Tensor, axis: number, log: boolean): Tensor;
+  /**
+   * Backward of softmax along `axis` from its output y: dx = y ⊙ (g − Σ_axis g ⊙ y), y and g of the same shape.
+   * One dispatch on WebGPU for any axis and length.
+   */
+  softmaxGrad(y: Tensor, g: Tensor, axis: number): Tensor;
   /** Broadcasts `x` to `shape` (NumPy rules) as a new contiguous tensor. */
   expand(x: Tensor, shape: Shape): Tensor;
   /** Permutes axes. */
@@ -196,6 +201,20 @@ export interface Backend {
    * KL(N(μ, σ²) ‖ N(0, I)) = ½ Σ (μ² + σ² − logσ² − 1). μ, logσ²: [..., L]; kl: [...].
    */
   reparam(mu: Tensor, logvar: Tensor, key: RngKey, step: number): { z: Tensor; kl: Tensor; eps: Tensor };
+  /**
+   * Backward of {@link Backend.reparam} through both outputs, from the forward's ε and the upstream gradients gz
+   * (μ's shape) and gkl (kl's shape: one value per row, broadcast over the last axis; null = no gradient):
+   * dμ = gz + gkl·μ and dlogσ² = gz·ε·½·exp(½·logσ²) + gkl·½·(exp(logσ²) − 1), in one dispatch on WebGPU. Missing
+   * terms count as zero; ε is read only when gz is given. When only gz is given, dmu is a view of gz (no copy);
+   * with neither, both are zeros.
+   */
+  reparamGrad(
+    mu: Tensor,
+    logvar: Tensor,
+    eps: Tensor,
+    gz: Tensor | null,
+    gkl: Tensor | null,
+  ): { dmu: Tensor; dlogvar: Tensor };
   /** Uniform (0,1) or standard normal draws for (key, step); element i is a pure function of (key, step, i). */
   random(kind: "uniform" | "normal", shape: Shape, key: RngKey, step: number): Tensor;
   /** Inverted-dropout mask: 1/(1−p) with probability 1−p, else 0, from the same uniforms as `random`. */

@@ -127,6 +127,9 @@ export class CpuBackend implements Backend {
   softmax(x: Tensor, axis: number, log: boolean): Tensor {
     return red.softmax(this, x, axis, log);
   }
+  softmaxGrad(y: Tensor, g: Tensor, axis: number): Tensor {
+    return red.softmaxGrad(this, y, g, axis);
+  }
   batchNorm(
     x: Tensor,
     gamma: Tensor,
@@ -225,6 +228,15 @@ export class CpuBackend implements Backend {
   }
   reparam(mu: Tensor, logvar: Tensor, key: RngKey, step: number): { z: Tensor; kl: Tensor; eps: Tensor } {
     return rnd.reparam(this, mu, logvar, key, step);
+  }
+  reparamGrad(
+    mu: Tensor,
+    logvar: Tensor,
+    eps: Tensor,
+    gz: Tensor | null,
+    gkl: Tensor | null,
+  ): { dmu: Tensor; dlogvar: Tensor } {
+    return rnd.reparamGrad(this, mu, logvar, eps, gz, gkl);
   }
   random(kind: "uniform" | "normal", shape: Shape, key: RngKey, step: number): Tensor {
     return rnd.random(this, kind, shape, key, step);

@@ -78,3 +78,41 @@ export function reparam(
   }
   return { z, kl, eps };
 }
+
+/**
+ * Backward of {@link reparam} through both outputs: dμ = gz + gkl·μ and dlogσ² = gz·ε·½·exp(½·logσ²) +
+ * gkl·½·(exp(logσ²) − 1), with gkl (one value per row) broadcast over the last axis and a null gradient counting as
+ * zero; ε is read only with gz. With only gz, dmu is a view of gz.
+ */
+export function reparamGrad(
+  be: CpuBackend,
+  mu: Tensor,
+  logvar: Tensor,
+  eps: Tensor,
+  gz: Tensor | null,
+  gkl: Tensor | null,
+): { dmu: Tensor; dlogvar: Tensor } {
+  const L = mu.rank ? mu.shape[mu.rank - 1] : 1;
+  const dlogvar = be.alloc(mu.shape);
+  const dmu = gz && !gkl ? gz.view(mu.shape) : be.alloc(mu.shape);
+  const md = be.data(mu), ld = be.data(logvar), dld = be.data(dlogvar);
+  const ed = gz ? be.data(eps) : null;
+  const zd = gz ? be.data(gz) : null, kd = gkl ? be.data(gkl) : null;
+  const dmd = be.data(dmu);
+  for (let i = 0; i < md.length; i++) {
+    const lv = ld[i];
+    let dm = 0, dl = 0;
+    if (zd && ed) {
+      dm += zd[i];
+      dl += zd[i] * ed[i] * 0.5 * Math.exp(0.5 * lv);
+    }
+    if (kd) {
+      const k = kd[Math.floor(i / L)];
+      dm += k * md[i];
+      dl += k * 0.5 * (Math.exp(lv) - 1);
+    }
+    if (kd) dmd[i] = dm; // without gkl dmu is gz itself (or the zeros alloc gave)
+    dld[i] = dl;
+  }
+  return { dmu, dlogvar };
+}

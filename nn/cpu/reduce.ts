@@ -88,3 +88,22 @@ export function sumSquares(be: CpuBackend, x: Tensor): Tensor {
   be.data(out)[0] = s;
   return out;
 }
+
+/** Backward of softmax along `axis` from its output y: dx = y ⊙ (g − Σ_axis g ⊙ y), the sum in float64. */
+export function softmaxGrad(be: CpuBackend, y: Tensor, g: Tensor, axis: number): Tensor {
+  const [outer, n, inner] = splitAxis(y.shape, axis);
+  const out = be.alloc(y.shape);
+  const yd = be.data(y), gd = be.data(g), od = be.data(out);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < inner; j++) {
+      const base = o * n * inner + j;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += gd[base + k * inner] * yd[base + k * inner];
+      for (let k = 0; k < n; k++) {
+        const i = base + k * inner;
+        od[i] = yd[i] * (gd[i] - s);
+      }
+    }
+  }
+  return out;
+}

@@ -77,29 +77,15 @@ export function reparameterize(
     );
   }
   const { z, kl, eps } = be.reparam(mu, logvar, key, step);
-  const sigma = () => {
-    const h = be.unary("affine", logvar, 0.5, 0);
-    const s = be.unary("exp", h);
-    h.dispose();
-    return s;
-  };
-  // Accumulate both paths through one node each; autodiff sums contributions.
+  // One fused backward dispatch per output; autodiff sums the two contributions to μ and logσ². (A single node over
+  // both outputs would need multi-output nodes in the autodiff; the kernel already takes both gradients at once.)
   record(z, "reparam.z", [mu, logvar], (g) => {
-    const s = sigma();
-    const ge = be.binary("mul", g, eps);
-    const t = be.binary("mul", ge, s);
-    const glv = be.unary("affine", t, 0.5, 0);
-    s.dispose(), ge.dispose(), t.dispose();
-    return [g, glv];
+    const { dmu, dlogvar } = be.reparamGrad(mu, logvar, eps, g, null);
+    return [dmu, dlogvar];
   });
   record(kl, "reparam.kl", [mu, logvar], (g) => {
-    const gk = g.view([...g.shape, 1]);
-    const gmu = be.binary("mul", mu, gk); // dKL/dμ = μ
-    const e = be.unary("exp", logvar);
-    const d = be.unary("affine", e, 0.5, -0.5); // dKL/dlogσ² = ½(σ² − 1)
-    const glv = be.binary("mul", d, gk);
-    gk.dispose(), e.dispose(), d.dispose();
-    return [gmu, glv];
+    const { dmu, dlogvar } = be.reparamGrad(mu, logvar, eps, null, g);
+    return [dmu, dlogvar];
   });
   if (!z.node) eps.dispose(); // only the z backward needs ε
   return { z, kl };

@@ -100,15 +100,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const be = check("softmax", [x]);
   const a = normAxis("softmax", axis, x.rank);
   const y = be.softmax(x, a, false);
-  return record(y, "softmax", [x], (g) => { // dx = y ⊙ (g − Σ g⊙y)
-    const gy = be.binary("mul", g, y);
-    const s = be.reduce("sum", gy, a);
-    const sk = s.view(keptShape(x.shape, [a]));
-    const d = be.binary("sub", g, sk);
-    const r = be.binary("mul", y, d);
-    gy.dispose(), s.dispose(), sk.dispose(), d.dispose();
-    return [r];
-  });
+  return record(y, "softmax", [x], (g) => [be.softmaxGrad(y, g, a)]); // dx = y ⊙ (g − Σ g⊙y), fused
 }
 
 /** Log-softmax along `axis` (default last). */
