@@ -48,15 +48,25 @@ export function parseFlags(cmd: Command, argv: string[]) {
       ...(f.multiple ? { multiple: true } : {}),
     };
   }
+  // A negative number after a value flag (`--load -1`) is its value, not a flag: join it as `--load=-1`.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith("--") ? argv[i].slice(2) : null;
+    if (name && options[name]?.type === "string" && /^-(\d|\.\d)/.test(argv[i + 1] ?? "")) {
+      args.push(`${argv[i]}=${argv[++i]}`);
+    } else args.push(argv[i]);
+  }
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
     const flags = values as Record<string, string | boolean | string[] | undefined>;
     for (const [name, f] of Object.entries(cmd.flags)) {
       if (flags[name] === undefined && f.default !== undefined) flags[name] = f.default;
     }
     return { flags, positionals };
   } catch (e) {
-    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    let msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "").split("\n")[0];
+    const ambiguous = /^Option '(-[^ ']+)[^']*' argument is ambiguous/.exec(msg);
+    if (ambiguous) msg = `flag ${ambiguous[1]} expects a value (got a flag after it)`;
     throw new UserError(`${cmd.name}: ${msg}`);
   }
 }
