@@ -57,7 +57,8 @@ Deno.test("engine: kernels/ and the nn/ core never import from data/, cli/, desi
       const src = await Deno.readTextFile(f);
       for (const m of src.matchAll(/from\s+"([^"]+)"/g)) {
         assert(
-          !/\/(data|cli|design)\/|nn\/models\//.test(m[1]) || /\/nn\/(models|train|metrics|io|baselines)\//.test(f),
+          !/\/(data|cli|design)\/|nn\/models\//.test(m[1]) ||
+            /\/nn\/(models|train|metrics|io|baselines)\//.test(f),
           `${f} imports ${m[1]}`,
         );
       }
