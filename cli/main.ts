@@ -5,6 +5,7 @@
  */
 import { type Command, helpText, parseFlags } from "./args.ts";
 import { UserError } from "./errors.ts";
+import { baselinesCommand } from "./baselines_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { dataCommand } from "./data_command.ts";
 import { deviceCommand } from "./device_command.ts";
@@ -15,6 +16,7 @@ import { trainCommand } from "./train_command.ts";
 /** Every subcommand, in the order `alloy --help` lists them. */
 export const COMMANDS: Command[] = [
   trainCommand,
+  baselinesCommand,
   dataCommand,
   deviceCommand,
   benchCommand,

@@ -6,6 +6,9 @@
  *   its population std, `hv_lcb` = mean − 1.645·std, and, when the model carries a conformal calibration at α = 0.1,
  *   `hv_lo90` / `hv_hi90` (the split-conformal 90 % interval around the pooled mean).
  * - Loads outside the model's training range are predicted, with a warning on stderr (extrapolation).
+ * - A baseline model directory (`alloy baselines --save`, format `alloy-baseline/1`) is detected from its config.json
+ *   and predicts `hv_mean`; a Gaussian process adds `hv_std`, `hv_lcb` = mean − 1.645·σ and `hv_lo90` / `hv_hi90`,
+ *   its central 90 % Gaussian predictive interval (μ ∓ 1.645σ). `--mc` does not apply to baselines.
  * - Output values are rounded to 4 decimals. Notices and warnings go to stderr, so with `--json` stdout holds
  *   exactly one JSON object; `--out` is written atomically.
  * @module
@@ -18,10 +21,19 @@ import { type CsvTable, readCsvFile } from "../data/csv.ts";
 import { elementSymbolIgnoringCase, isElementSymbol } from "../data/elements.ts";
 import { formulaToVector } from "../data/formula.ts";
 import { writeFileAtomic } from "../data/atomic_write.ts";
-import { loadModelDir, memberScalers, type ModelDirConfig, readModelConfig } from "../nn/models/model_dir.ts";
+import { loadModelDir, memberScalers, readModelConfig } from "../nn/models/model_dir.ts";
 import { memberMean, predictVibann } from "../nn/models/vibann_predict.ts";
 import { summarizeMcSamples } from "../nn/metrics/mc_summary.ts";
 import { conformalInterval } from "../nn/metrics/conformal.ts";
+import {
+  type BaselineDirConfig,
+  loadBaselineDir,
+  readBaselineConfig,
+  readConfigFormat,
+} from "../nn/baselines/baseline_dir.ts";
+import { baselineSpecFor } from "../nn/baselines/registry.ts";
+import { predictRows, Z90 } from "../nn/baselines/protocol.ts";
+import type { Backend } from "../nn/backend.ts";
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
@@ -38,7 +50,8 @@ const TABLE_ROWS = 20;
 
 /** The rows to predict: compositions over the model's elements, raw loads, and what to echo. */
 interface PredictInput {
-  comp: Float32Array;
+  /** Fractions over the model's elements, rows × E. */
+  comp: Float64Array;
   loads: Float64Array;
   /** Label of each row in messages and tables (formula or `row N`). */
   labels: string[];
@@ -79,7 +92,7 @@ function formulaInput(text: string, loadText: unknown, elements: readonly string
   if (!(load > 0)) {
     throw new UserError(`flag --load: the indentation load must be > 0 (N), got '${loadText}'`);
   }
-  const comp = Float32Array.from(formulaToVector(text.trim(), elements));
+  const comp = formulaToVector(text.trim(), elements);
   return { comp, loads: Float64Array.of(load), labels: [text.trim()], formulas: [text.trim()] };
 }
 
@@ -117,7 +130,7 @@ async function csvInput(path: string, elements: readonly string[]): Promise<Pred
   }
   const formulas = table.formulas;
   return {
-    comp: Float32Array.from(table.fractions),
+    comp: Float64Array.from(table.fractions),
     loads: Float64Array.from(loads),
     labels: Array.from(table.rowNumbers, (line, i) => formulas?.[i] || `row ${line}`),
     formulas,
@@ -126,9 +139,8 @@ async function csvInput(path: string, elements: readonly string[]): Promise<Pred
   };
 }
 
-/** Warns (stderr) about loads outside the training range; returns how many rows are outside. */
-function warnExtrapolation(input: PredictInput, config: ModelDirConfig): number {
-  const [lo, hi] = config.load_range;
+/** Warns (stderr) about loads outside the training range [lo, hi]; returns how many rows are outside. */
+function warnExtrapolation(input: PredictInput, [lo, hi]: readonly [number, number]): number {
   const outside: number[] = [];
   input.loads.forEach((l, i) => (l < lo || l > hi) && outside.push(i));
   if (outside.length === 0) return 0;
@@ -232,13 +244,65 @@ function textTable(input: PredictInput, out: PredictOutput): string {
   return text.join("\n");
 }
 
+/** Predictions of a VIBANN model directory: deterministic, or pooled MC dropout (+ conformal interval). */
+async function vibannOutput(
+  dir: string,
+  input: PredictInput,
+  be: Backend,
+  mc: number,
+  seed: number,
+): Promise<PredictOutput> {
+  const { model, config: cfg } = await loadModelDir(dir, be, { seed });
+  try {
+    const comp = Float32Array.from(input.comp);
+    const p = await predictVibann(be, model, memberScalers(cfg), comp, input.loads, { mc });
+    if (!p.samples) return { mean: memberMean(p) };
+    const s = summarizeMcSamples(p.samples, p.members * p.mc, { levels: [], z: LCB_Z });
+    const out: PredictOutput = { mean: s.mean, std: s.std, lcb: s.lcb };
+    const conf = cfg.conformal;
+    if (conf && conf.alphas.some((a) => Math.abs(a - CONFORMAL_ALPHA) <= 1e-12)) {
+      const { lo, hi } = conformalInterval(conf, s.mean, s.std, CONFORMAL_ALPHA);
+      out.lo90 = lo;
+      out.hi90 = hi;
+    } else if (conf) {
+      console.error(
+        `notice: the model's conformal calibration has no α = ${CONFORMAL_ALPHA} (has ${
+          conf.alphas.join(", ")
+        }); no hv_lo90/hv_hi90`,
+      );
+    }
+    return out;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Predictions of a baseline model directory; σ, the LCB and the Gaussian 90 % interval when it has a σ (GP). */
+async function baselineOutput(dir: string, input: PredictInput, be: Backend): Promise<PredictOutput> {
+  const loaded = await loadBaselineDir(dir, baselineSpecFor);
+  const E = loaded.config.elements.length;
+  const p = await predictRows(
+    loaded,
+    { fractions: input.comp, elements: E, load: input.loads },
+    undefined,
+    be,
+  );
+  if (!p.std) return { mean: p.mean };
+  const band = (z: number) => p.mean.map((m, i) => m + z * p.std![i]);
+  return { mean: p.mean, std: p.std, lcb: band(-LCB_Z), lo90: band(-Z90), hi90: band(Z90) };
+}
+
 /** `alloy predict`. */
 export const predictCommand: Command = {
   name: "predict",
   summary: "predict hardness (HV) with a model directory, for a formula or a CSV of compositions",
   usage: "--model DIR (--formula F --load L | --csv IN --out OUT) [--mc S] [--seed N] [--json]",
   flags: {
-    model: { type: "string", value: "DIR", help: "model directory (from train or import-keras)" },
+    model: {
+      type: "string",
+      value: "DIR",
+      help: "model directory (from train, import-keras or baselines --save)",
+    },
     formula: {
       type: "string",
       value: "F",
@@ -285,42 +349,28 @@ export const predictCommand: Command = {
     const json = flags.json === true;
 
     // Inputs are validated before the device is opened, so bad input fails fast.
-    const config = await readModelConfig(dir);
+    const baseline = (await readConfigFormat(dir))?.startsWith("alloy-baseline/") ?? false;
+    if (baseline && flags.mc !== undefined) {
+      throw new UserError(
+        `flag --mc: ${dir} is a baseline model directory; MC dropout applies to VIBANN models`,
+      );
+    }
+    const config = baseline ? await readBaselineConfig(dir) : await readModelConfig(dir);
     const input = formula !== undefined
       ? formulaInput(formula, flags.load, config.elements)
       : await csvInput(csvPath!, config.elements);
-    warnExtrapolation(input, config);
+    warnExtrapolation(input, config.load_range);
 
     const be = await openDevice(flags);
-    const { model, config: cfg } = await loadModelDir(dir, be, { seed });
-    let out: PredictOutput;
-    try {
-      const p = await predictVibann(be, model, memberScalers(cfg), input.comp, input.loads, { mc });
-      if (p.samples) {
-        const s = summarizeMcSamples(p.samples, p.members * p.mc, { levels: [], z: LCB_Z });
-        out = { mean: s.mean, std: s.std, lcb: s.lcb };
-        const conf = cfg.conformal;
-        if (conf && conf.alphas.some((a) => Math.abs(a - CONFORMAL_ALPHA) <= 1e-12)) {
-          const { lo, hi } = conformalInterval(conf, s.mean, s.std, CONFORMAL_ALPHA);
-          out.lo90 = lo;
-          out.hi90 = hi;
-        } else if (conf) {
-          console.error(
-            `notice: the model's conformal calibration has no α = ${CONFORMAL_ALPHA} (has ${
-              conf.alphas.join(", ")
-            }); no hv_lo90/hv_hi90`,
-          );
-        }
-      } else {
-        out = { mean: memberMean(p) };
-      }
-    } finally {
-      model.dispose();
-    }
+    const out = baseline
+      ? await baselineOutput(dir, input, be)
+      : await vibannOutput(dir, input, be, mc, seed);
 
     if (input.csv) await writeFileAtomic(outPath!, outputCsv(input, out));
     if (json) {
-      const obj: Record<string, unknown> = { model: dir, mc, rows: jsonRows(input, out) };
+      const obj: Record<string, unknown> = baseline
+        ? { model: dir, kind: (config as BaselineDirConfig).kind, rows: jsonRows(input, out) }
+        : { model: dir, mc, rows: jsonRows(input, out) };
       if (outPath) obj.out = outPath;
       console.log(JSON.stringify(obj));
     } else {
