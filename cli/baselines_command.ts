@@ -313,6 +313,7 @@ export const baselinesCommand: Command = {
         });
         models[r.kind].model_dir = dir;
         models[r.kind].final_fit_seconds = round(fitted.fitSeconds);
+        fitted.model.dispose?.();
       }
     }
 

@@ -287,6 +287,7 @@ async function baselineOutput(dir: string, input: PredictInput, be: Backend): Pr
     undefined,
     be,
   );
+  loaded.model.dispose?.();
   if (!p.std) return { mean: p.mean };
   const band = (z: number) => p.mean.map((m, i) => m + z * p.std![i]);
   return { mean: p.mean, std: p.std, lcb: band(-LCB_Z), lo90: band(-Z90), hi90: band(Z90) };

@@ -405,6 +405,11 @@ export class GaussianProcessModel implements Regressor {
   }
 
   /** Frees the cached engine tensors (they are rebuilt on the next prediction). */
+  /** Same as {@link disposeTensors} (the {@link Regressor} hook). */
+  dispose(): void {
+    this.disposeTensors();
+  }
+
   disposeTensors(): void {
     for (const t of this.#tensors.values()) for (const v of Object.values(t)) v.dispose();
     this.#tensors.clear();

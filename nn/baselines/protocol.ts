@@ -284,6 +284,7 @@ export async function runBaselines(
       const t0 = performance.now();
       const p = await predictRows(fitted, data, fold.test, options.backend);
       const predictSeconds = (performance.now() - t0) / 1000;
+      fitted.model.dispose?.();
       if (hasStd !== null && hasStd !== !!p.std) {
         throw new Error(`${run.spec.kind}: predicts a σ on some folds only`);
       }

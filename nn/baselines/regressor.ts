@@ -71,6 +71,8 @@ export interface Regressor {
   predict(x: Matrix, backend: Backend): Promise<RegressorPrediction>;
   /** Serialisable state; `BaselineSpec.restore(state)` must give back a model that predicts identically. */
   state(): BaselineState;
+  /** Frees device memory the model caches for prediction (optional; the model stays usable). */
+  dispose?(): void;
 }
 
 /** How to fit and restore one kind of baseline. */
