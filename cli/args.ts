@@ -99,3 +99,33 @@ export function numberFlag(flags: Record<string, unknown>, name: string, fallbac
   }
   return n;
 }
+
+/** Reads a string flag: its value, or undefined when it is absent (or was given as a boolean). */
+export function stringFlag(flags: Record<string, unknown>, name: string): string | undefined {
+  const v = flags[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/**
+ * Reads a whole-number flag in [min, max], `fallback` when it is absent.
+ * @throws {UserError} naming the flag: "expected a whole number ≥ min", or "from min to max" when `max` is finite
+ */
+export function intFlag(
+  flags: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  min: number,
+  max = Infinity,
+): number {
+  const v = numberFlag(flags, name, fallback);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    const range = max === Infinity ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new UserError(`flag --${name}: expected a whole number ${range}, got '${flags[name]}'`);
+  }
+  return v;
+}
+
+/** The current UTC time as a file-name-safe stamp (`2026-05-01T12-30-00-123`), for default output folders. */
+export function timestamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "");
+}

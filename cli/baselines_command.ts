@@ -12,7 +12,7 @@
  * - Progress goes to stderr; stdout holds the table, or with `--json` exactly one JSON object.
  * @module
  */
-import { type Command, numberFlag } from "./args.ts";
+import { type Command, intFlag, stringFlag, timestamp } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
 import { Progress } from "./progress.ts";
@@ -41,23 +41,6 @@ import { saveBaselineDir } from "../nn/baselines/baseline_dir.ts";
 import { parityPlot } from "../plot/parity.ts";
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
-
-function str(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === "string" ? v : undefined;
-}
-
-function intFlag(flags: Flags, name: string, fallback: number, min: number): number {
-  const v = numberFlag(flags, name, fallback);
-  if (!Number.isInteger(v) || v < min) {
-    throw new UserError(`flag --${name}: expected a whole number ≥ ${min}, got '${flags[name]}'`);
-  }
-  return v;
-}
-
-function timestamp(): string {
-  return new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "");
-}
 
 /**
  * Parses `--models rf,gbt,…` into kinds in the order given.
@@ -202,20 +185,20 @@ export const baselinesCommand: Command = {
   },
   async run(flags: Flags, positionals: string[]): Promise<number> {
     if (positionals.length > 0) throw new UserError(`baselines: unexpected argument '${positionals[0]}'`);
-    const kinds = str(flags, "models") !== undefined
-      ? parseModelList(str(flags, "models")!)
+    const kinds = stringFlag(flags, "models") !== undefined
+      ? parseModelList(stringFlag(flags, "models")!)
       : [...BASELINE_KINDS];
-    const protocol = str(flags, "protocol")!;
+    const protocol = stringFlag(flags, "protocol")!;
     if (protocol !== "cv" && protocol !== "holdout") {
       throw new UserError(`flag --protocol: expected cv or holdout, got '${protocol}'`);
     }
     const seed = intFlag(flags, "seed", 1, 0);
     const k = intFlag(flags, "folds", 5, 2);
-    const splitsPath = str(flags, "splits");
-    const outDir = str(flags, "out") ?? join("runs", `baselines-${timestamp()}`);
+    const splitsPath = stringFlag(flags, "splits");
+    const outDir = stringFlag(flags, "out") ?? join("runs", `baselines-${timestamp()}`);
     const quiet = !!flags.quiet, json = !!flags.json;
 
-    const ds = await loadHardnessDataset({ dataPath: str(flags, "data") });
+    const ds = await loadHardnessDataset({ dataPath: stringFlag(flags, "data") });
     for (const n of ds.notices) console.error(`notice: ${n}`);
     let fixed: FixedSplits | null = null, splitsSha: string | null = null;
     if (splitsPath) {

@@ -4,7 +4,7 @@
  * `--json` stdout holds exactly one JSON object.
  * @module
  */
-import { type Command, numberFlag } from "./args.ts";
+import { type Command, numberFlag, stringFlag } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { type CompositionTable, elementsPresent, loadCompositionTable } from "../data/composition_table.ts";
 import { DATA_DIR_ENV } from "../data/dataset.ts";
@@ -18,11 +18,6 @@ import { familyWeights, type WeightMode } from "../data/weights.ts";
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
 const MODES = ["summary", "formula", "split", "weights", "table"] as const;
-
-function str(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === "string" ? v : undefined;
-}
 
 function list(flags: Flags, name: string): string[] {
   const v = flags[name];
@@ -39,7 +34,7 @@ function seedFlag(flags: Flags): number {
 }
 
 function choice<T extends string>(flags: Flags, name: string, allowed: readonly T[], fallback: T): T {
-  const v = str(flags, name) ?? fallback;
+  const v = stringFlag(flags, name) ?? fallback;
   if (!allowed.includes(v as T)) {
     throw new UserError(`flag --${name}: expected ${allowed.join(" or ")}, got '${v}'`);
   }
@@ -78,13 +73,13 @@ export function hardnessSummary(ds: HardnessDataset) {
 }
 
 async function hardness(flags: Flags): Promise<HardnessDataset> {
-  const ds = await loadHardnessDataset({ dataPath: str(flags, "data") });
+  const ds = await loadHardnessDataset({ dataPath: stringFlag(flags, "data") });
   printNotices(ds.notices);
   return ds;
 }
 
 async function splitFilePath(flags: Flags, ds: HardnessDataset): Promise<string> {
-  const given = str(flags, "splits-file");
+  const given = stringFlag(flags, "splits-file");
   if (given) return given;
   const path = join(dirname(ds.file), "splits", "hardness_splits.json");
   try {
@@ -138,7 +133,7 @@ async function runSplit(flags: Flags, ds: HardnessDataset, json: boolean): Promi
       record = splitsRecord({ ...base, method, sets: {}, folds: fixed.kfold });
     }
   }
-  const target = str(flags, "out");
+  const target = stringFlag(flags, "out");
   if (target) {
     await writeSplitsJson(target, record);
     out.written = target;
@@ -190,7 +185,7 @@ function runWeights(flags: Flags, ds: HardnessDataset, json: boolean): number {
 }
 
 function runFormula(flags: Flags, json: boolean): number {
-  const text = str(flags, "formula")!;
+  const text = stringFlag(flags, "formula")!;
   const precision = numberFlag(flags, "precision", 2);
   if (!Number.isInteger(precision) || precision < 0 || precision > 6) {
     throw new UserError(`flag --precision: expected a whole number from 0 to 6, got '${flags.precision}'`);
@@ -211,7 +206,7 @@ function runFormula(flags: Flags, json: boolean): number {
 }
 
 async function runTable(flags: Flags, json: boolean): Promise<number> {
-  const path = str(flags, "table")!;
+  const path = stringFlag(flags, "table")!;
   const missing = choice(flags, "missing", ["error", "drop"] as const, "error");
   const sums = choice(flags, "sums", ["strict", "renormalize"] as const, "strict");
   const props = list(flags, "property");
@@ -221,7 +216,7 @@ async function runTable(flags: Flags, json: boolean): Promise<number> {
       properties: props.length ? props : undefined,
       labelColumns: list(flags, "label"),
       ignoreColumns: list(flags, "ignore"),
-      formulaColumn: str(flags, "formula-column"),
+      formulaColumn: stringFlag(flags, "formula-column"),
       missing,
       sums,
     });

@@ -13,7 +13,7 @@
  *   exactly one JSON object; `--out` is written atomically.
  * @module
  */
-import { type Command, numberFlag } from "./args.ts";
+import { type Command, intFlag, numberFlag, stringFlag } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
 import { type CompositionTable, compositionTableFromCsv } from "../data/composition_table.ts";
@@ -70,21 +70,6 @@ interface PredictOutput {
   lcb?: Float64Array;
   lo90?: Float64Array;
   hi90?: Float64Array;
-}
-
-function str(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === "string" ? v : undefined;
-}
-
-function intFlag(flags: Flags, name: string, min: number, max: number, fallback: number): number {
-  const v = numberFlag(flags, name, fallback);
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new UserError(
-      `flag --${name}: expected a whole number from ${min} to ${max}, got '${flags[name]}'`,
-    );
-  }
-  return v;
 }
 
 function formulaInput(text: string, loadText: unknown, elements: readonly string[]): PredictInput {
@@ -331,9 +316,11 @@ export const predictCommand: Command = {
   },
   async run(flags: Flags, positionals: string[]): Promise<number> {
     if (positionals.length > 0) throw new UserError(`predict: unexpected argument '${positionals[0]}'`);
-    const dir = str(flags, "model");
+    const dir = stringFlag(flags, "model");
     if (!dir) throw new UserError("predict: missing required flag --model DIR");
-    const formula = str(flags, "formula"), csvPath = str(flags, "csv"), outPath = str(flags, "out");
+    const formula = stringFlag(flags, "formula"),
+      csvPath = stringFlag(flags, "csv"),
+      outPath = stringFlag(flags, "out");
     if ((formula === undefined) === (csvPath === undefined)) {
       throw new UserError("predict: give either --formula F --load L or --csv IN --out OUT");
     }
@@ -345,8 +332,8 @@ export const predictCommand: Command = {
       throw new UserError("predict: with --csv the loads come from its Load column; drop --load");
     }
     if (csvPath !== undefined && outPath === undefined) throw new UserError("predict: --csv needs --out OUT");
-    const mc = flags.mc === undefined ? 0 : intFlag(flags, "mc", 1, MAX_MC, 0);
-    const seed = intFlag(flags, "seed", 0, 0xffffffff, 0);
+    const mc = flags.mc === undefined ? 0 : intFlag(flags, "mc", 0, 1, MAX_MC);
+    const seed = intFlag(flags, "seed", 0, 0, 0xffffffff);
     const json = flags.json === true;
 
     // Inputs are validated before the device is opened, so bad input fails fast.

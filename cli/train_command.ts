@@ -5,7 +5,7 @@
  * stdout holds exactly one JSON object.
  * @module
  */
-import { type Command, numberFlag } from "./args.ts";
+import { type Command, intFlag, numberFlag, stringFlag as str, timestamp } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
 import { Progress } from "./progress.ts";
@@ -40,29 +40,12 @@ import { PUBLISHED_DROPOUT } from "../nn/models/keras_import.ts";
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
-function str(flags: Flags, name: string): string | undefined {
-  const v = flags[name];
-  return typeof v === "string" ? v : undefined;
-}
-
-function intFlag(flags: Flags, name: string, fallback: number, min: number): number {
-  const v = numberFlag(flags, name, fallback);
-  if (!Number.isInteger(v) || v < min) {
-    throw new UserError(`flag --${name}: expected a whole number ≥ ${min}, got '${flags[name]}'`);
-  }
-  return v;
-}
-
 function rangeFlag(flags: Flags, name: string, fallback: number, lo: number, hi: number): number {
   const v = numberFlag(flags, name, fallback);
   if (!(v >= lo && v <= hi)) {
     throw new UserError(`flag --${name}: expected a number in [${lo}, ${hi}], got '${v}'`);
   }
   return v;
-}
-
-function timestamp(): string {
-  return new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "");
 }
 
 /** Writes a CSV atomically from a header and rows. */

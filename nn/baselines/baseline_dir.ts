@@ -19,12 +19,19 @@
  */
 import { UserError } from "../../cli/errors.ts";
 import { sha256Hex } from "../../data/checksum.ts";
-import { fileErrorText } from "../../data/csv.ts";
 import { isElementSymbol } from "../../data/elements.ts";
-import { basename, dirname, join } from "../../data/paths.ts";
+import { join } from "../../data/paths.ts";
 import { StandardScaler, type StandardScalerJson } from "../../data/scaler.ts";
+import {
+  CONFIG_FILE,
+  readConfigFormat,
+  readConfigJson,
+  readModelFile,
+  WEIGHTS_FILE,
+  writeModelDirAtomic,
+} from "../io/model_files.ts";
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "../io/safetensors.ts";
-import { CONFIG_FILE, type ModelDataRecord, prettyJson, WEIGHTS_FILE } from "../models/model_dir.ts";
+import { type ModelDataRecord, prettyJson } from "../models/model_dir.ts";
 import {
   BASELINE_KINDS,
   type BaselineKind,
@@ -34,7 +41,7 @@ import {
   type StateArray,
 } from "./regressor.ts";
 
-export { CONFIG_FILE, WEIGHTS_FILE };
+export { CONFIG_FILE, readConfigFormat, WEIGHTS_FILE };
 
 /** The format tag of config.json and of the weights file's metadata. */
 export const BASELINE_DIR_FORMAT = "alloy-baseline/1";
@@ -107,55 +114,6 @@ function checkJson(v: unknown, path: string): void {
   throw new Error(`saveBaselineDir: ${path} is not a plain JSON value`);
 }
 
-/** Writes a new file and flushes it to disk before returning. */
-async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const f = await Deno.open(path, { write: true, createNew: true });
-  try {
-    for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-}
-
-/**
- * Reads DIR/config.json's `format` field, or undefined when there is no readable JSON object with a string format
- * (callers then report the problem through the strict loader of the format they expect).
- */
-export async function readConfigFormat(dir: string): Promise<string | undefined> {
-  try {
-    const obj = JSON.parse(await Deno.readTextFile(join(dir, CONFIG_FILE)));
-    return typeof obj?.format === "string" ? obj.format : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether `dir` may be replaced: it does not exist (false), or is empty or a baseline directory (true). */
-async function checkReplaceable(dir: string): Promise<boolean> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(dir);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw new UserError(`cannot write model directory ${dir}: ${fileErrorText(e)}`);
-  }
-  if (!info.isDirectory) {
-    throw new UserError(`cannot write model directory ${dir}: it exists and is not a folder`);
-  }
-  for await (const _ of Deno.readDir(dir)) {
-    const format = await readConfigFormat(dir);
-    if (format === undefined || !format.startsWith("alloy-baseline/")) {
-      throw new UserError(
-        `cannot write model directory ${dir}: the folder exists and is not a baseline model directory (no ` +
-          `${CONFIG_FILE} of format ${BASELINE_DIR_FORMAT}); choose a new or empty folder`,
-      );
-    }
-    break;
-  }
-  return true;
-}
-
 /**
  * Writes a fitted baseline as a model directory, atomically (see the module docs).
  * @returns the config as written
@@ -222,22 +180,10 @@ export async function saveBaselineDir(
   };
   const configBytes = new TextEncoder().encode(prettyJson(config) + "\n");
 
-  const parent = dirname(dir), base = basename(dir);
-  const exists = await checkReplaceable(dir);
-  const tag = crypto.randomUUID();
-  const tmp = join(parent, `.${base}.${tag}.tmp`);
-  const old = join(parent, `.${base}.${tag}.old`);
-  try {
-    await Deno.mkdir(tmp, { recursive: true });
-    await writeSynced(join(tmp, WEIGHTS_FILE), weights);
-    await writeSynced(join(tmp, CONFIG_FILE), configBytes);
-    if (exists) await Deno.rename(dir, old);
-    await Deno.rename(tmp, dir);
-  } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw new UserError(`cannot write model directory ${dir}: ${fileErrorText(e)}`);
-  }
-  if (exists) await Deno.remove(old, { recursive: true }).catch(() => {});
+  await writeModelDirAtomic(dir, { weights, config: configBytes }, {
+    format: BASELINE_DIR_FORMAT,
+    what: "a baseline model directory",
+  });
   return config;
 }
 
@@ -321,36 +267,12 @@ export function parseBaselineConfig(json: unknown, where: string): BaselineDirCo
   };
 }
 
-async function readFileOf(path: string, what: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    const hint = e instanceof Deno.errors.NotFound ? ` (is ${dirname(path)} a model directory?)` : "";
-    throw new UserError(`${path}: cannot read the ${what}: ${fileErrorText(e)}${hint}`);
-  }
-}
-
 /**
  * Reads and validates DIR/config.json of a baseline directory (without the weights).
  * @throws {UserError} naming the file when it is missing, not JSON, or any field is wrong
  */
 export async function readBaselineConfig(dir: string): Promise<BaselineDirConfig> {
-  try {
-    if (!(await Deno.stat(dir)).isDirectory) {
-      throw new UserError(`${dir}: not a model directory (not a folder)`);
-    }
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`${dir}: cannot open the model directory: ${fileErrorText(e)}`);
-  }
-  const path = join(dir, CONFIG_FILE);
-  const bytes = await readFileOf(path, "model configuration");
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message.split("\n")[0]})`);
-  }
+  const { path, json } = await readConfigJson(dir);
   return parseBaselineConfig(json, path);
 }
 
@@ -370,7 +292,7 @@ export async function loadBaselineDir(dir: string, lookup: BaselineSpecLookup): 
   const config = await readBaselineConfig(dir);
   const cpath = join(dir, CONFIG_FILE);
   const path = join(dir, WEIGHTS_FILE);
-  const bytes = await readFileOf(path, "model weights");
+  const bytes = await readModelFile(path, "model weights");
   const file = await decodeSafetensors(bytes, path, { requireChecksum: true, requireFinite: true });
   const tag = file.metadata.format;
   if (tag !== BASELINE_DIR_FORMAT) {

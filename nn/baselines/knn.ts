@@ -25,7 +25,7 @@ import type {
 } from "./regressor.ts";
 import { matrix } from "./regressor.ts";
 import { bucketRows, distanceTensor, type MinkowskiP, padRows, ROW_BUCKET } from "./pairwise_distance.ts";
-import { checkFinite, checkTrainingData } from "./ridge.ts";
+import { checkFinite, checkTrainingData } from "./checks.ts";
 
 /** Hyperparameters of {@link knn} (scikit-learn `KNeighborsRegressor` names, camel-cased). */
 export interface KnnParams {

@@ -10,15 +10,8 @@
  */
 import { UserError } from "../../cli/errors.ts";
 import type { BaselineSpec, BaselineState, FitContext, Matrix, Regressor } from "./regressor.ts";
-import {
-  type CenteredGram,
-  centeredGram,
-  checkBoolean,
-  checkNumber,
-  checkTrainingData,
-  interceptOf,
-  LinearModel,
-} from "./ridge.ts";
+import { checkBoolean, checkNumber, checkTrainingData } from "./checks.ts";
+import { type CenteredGram, centeredGram, interceptOf, LinearModel } from "./ridge.ts";
 
 /** Hyperparameters of {@link lasso} (scikit-learn `Lasso` names, camel-cased). */
 export interface LassoParams {

@@ -28,7 +28,7 @@ import type {
   StateArray,
 } from "./regressor.ts";
 import { bucketRows, distanceTensor, padRows } from "./pairwise_distance.ts";
-import { checkBoolean, checkFinite, checkNumber, checkTrainingData } from "./ridge.ts";
+import { checkBoolean, checkFinite, checkNumber, checkTrainingData } from "./checks.ts";
 
 /** Hyperparameters of {@link svr} (scikit-learn `SVR` names, camel-cased). */
 export interface SvrParams {

@@ -26,16 +26,20 @@ import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "../io/saf
 import { UserError } from "../../cli/errors.ts";
 import { writeFileAtomic } from "../../data/atomic_write.ts";
 import { sha256Hex } from "../../data/checksum.ts";
-import { fileErrorText } from "../../data/csv.ts";
 import { isElementSymbol } from "../../data/elements.ts";
-import { basename, dirname, join } from "../../data/paths.ts";
+import { join } from "../../data/paths.ts";
+import {
+  CONFIG_FILE,
+  readConfigJson,
+  readModelFile,
+  WEIGHTS_FILE,
+  writeModelDirAtomic,
+} from "../io/model_files.ts";
+
+export { CONFIG_FILE, WEIGHTS_FILE };
 
 /** The format tag of config.json and of the weights file's metadata. */
 export const MODEL_DIR_FORMAT = "alloy-vibann/1";
-/** Name of the configuration file inside a model directory. */
-export const CONFIG_FILE = "config.json";
-/** Name of the weights file inside a model directory. */
-export const WEIGHTS_FILE = "weights.safetensors";
 
 /** Where a model directory's weights came from. */
 export type ModelSource = "trained" | "keras-import";
@@ -207,51 +211,6 @@ export async function writeJsonAtomic(path: string, obj: unknown): Promise<void>
   await writeFileAtomic(path, prettyJson(obj) + "\n");
 }
 
-/** Writes a new file and flushes it to disk before returning. */
-async function writeSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const f = await Deno.open(path, { write: true, createNew: true });
-  try {
-    for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
-    await f.sync();
-  } finally {
-    f.close();
-  }
-}
-
-/**
- * Whether an existing path may be replaced by a model directory: an empty folder, or one holding a config.json of
- * this format family. Anything else (a file, a folder of other things) is refused, so a wrong `--out` never deletes
- * a user's folder.
- */
-async function checkReplaceable(dir: string): Promise<boolean> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(dir);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw new UserError(`cannot write model directory ${dir}: ${fileErrorText(e)}`);
-  }
-  if (!info.isDirectory) {
-    throw new UserError(`cannot write model directory ${dir}: it exists and is not a folder`);
-  }
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) names.push(e.name);
-  if (names.length === 0) return true;
-  let format: unknown;
-  try {
-    format = JSON.parse(await Deno.readTextFile(join(dir, CONFIG_FILE)))?.format;
-  } catch {
-    format = undefined;
-  }
-  if (typeof format !== "string" || !format.startsWith("alloy-vibann/")) {
-    throw new UserError(
-      `cannot write model directory ${dir}: the folder exists and is not a model directory (no ${CONFIG_FILE} of ` +
-        `format ${MODEL_DIR_FORMAT}); choose a new or empty folder`,
-    );
-  }
-  return true;
-}
-
 function checkInput(model: VibannReference, input: ModelDirInput): void {
   const R = model.replicas;
   const fail = (what: string): never => {
@@ -338,22 +297,10 @@ export async function saveModelDir(
   // JSON.stringify writes the ∞ quantiles of a conformal model as null, which conformalModelFromJSON restores.
   const configBytes = new TextEncoder().encode(prettyJson(config) + "\n");
 
-  const parent = dirname(dir), base = basename(dir);
-  const exists = await checkReplaceable(dir);
-  const tag = crypto.randomUUID();
-  const tmp = join(parent, `.${base}.${tag}.tmp`);
-  const old = join(parent, `.${base}.${tag}.old`);
-  try {
-    await Deno.mkdir(tmp, { recursive: true });
-    await writeSynced(join(tmp, WEIGHTS_FILE), weights);
-    await writeSynced(join(tmp, CONFIG_FILE), configBytes);
-    if (exists) await Deno.rename(dir, old);
-    await Deno.rename(tmp, dir);
-  } catch (e) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw new UserError(`cannot write model directory ${dir}: ${fileErrorText(e)}`);
-  }
-  if (exists) await Deno.remove(old, { recursive: true }).catch(() => {});
+  await writeModelDirAtomic(dir, { weights, config: configBytes }, {
+    format: MODEL_DIR_FORMAT,
+    what: "a model directory",
+  });
   return config;
 }
 
@@ -491,36 +438,12 @@ export function parseModelConfig(json: unknown, where: string): ModelDirConfig {
   };
 }
 
-async function readFileOf(path: string, what: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    const hint = e instanceof Deno.errors.NotFound ? ` (is ${dirname(path)} a model directory?)` : "";
-    throw new UserError(`${path}: cannot read the ${what}: ${fileErrorText(e)}${hint}`);
-  }
-}
-
 /**
  * Reads and validates DIR/config.json (without the weights).
  * @throws {UserError} naming the file when it is missing, not JSON, or any field is wrong
  */
 export async function readModelConfig(dir: string): Promise<ModelDirConfig> {
-  try {
-    if (!(await Deno.stat(dir)).isDirectory) {
-      throw new UserError(`${dir}: not a model directory (not a folder)`);
-    }
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`${dir}: cannot open the model directory: ${fileErrorText(e)}`);
-  }
-  const path = join(dir, CONFIG_FILE);
-  const bytes = await readFileOf(path, "model configuration");
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message.split("\n")[0]})`);
-  }
+  const { path, json } = await readConfigJson(dir);
   return parseModelConfig(json, path);
 }
 
@@ -543,7 +466,7 @@ export async function loadModelDir(
 ): Promise<LoadedModel> {
   const config = await readModelConfig(dir);
   const path = join(dir, WEIGHTS_FILE);
-  const bytes = await readFileOf(path, "model weights");
+  const bytes = await readModelFile(path, "model weights");
   const R = config.members;
   const model = new VibannReference({
     elements: config.elements.length,

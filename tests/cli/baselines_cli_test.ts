@@ -4,58 +4,22 @@
  * folds and holdout rows, one-line errors for bad flags, and `--save` model directories that `alloy predict --model`
  * reads (same predictions as loading the directory in-process; σ columns only for the GP).
  */
-import { fromFileUrl, join } from "../../data/paths.ts";
+import { join } from "../../data/paths.ts";
 import { parseCsvText } from "../../data/csv.ts";
 import { sha256Hex } from "../../data/checksum.ts";
 import { assertEquals, assertNear, assertTrue } from "../data/_helpers.ts";
 import { Rng } from "../../nn/random.ts";
 import { cpu } from "../_helpers.ts";
+import { alloy, assertCliError, stdoutJson } from "./_helpers.ts";
 import { loadBaselineDir } from "../../nn/baselines/baseline_dir.ts";
 import { baselineSpecFor } from "../../nn/baselines/registry.ts";
 import { featureMatrix } from "../../nn/baselines/features.ts";
 import { formulaToVector } from "../../data/formula.ts";
 
-const ROOT = fromFileUrl(new URL("../../", import.meta.url));
 const ELEMENTS = ["Fe", "Ni", "B", "Si"];
 const N = 40;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function alloy(args: string[]): Promise<Result> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli/main.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { XDG_RUNTIME_DIR: "/tmp" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
 const baselines = (...args: string[]) => alloy(["baselines", "--device", "cpu", ...args]);
-
-/** Parses stdout as exactly one JSON object (status 0). */
-function json(r: Result) {
-  assertEquals(r.code, 0, r.stderr);
-  const lines = r.stdout.trimEnd().split("\n");
-  assertEquals(lines.length, 1, `stdout is one JSON object: ${r.stdout}`);
-  return JSON.parse(lines[0]);
-}
-
-/** Asserts a failure: status 2, nothing on stdout, exactly one `error:` line containing every part. */
-function assertError(r: Result, ...parts: string[]) {
-  assertEquals(r.code, 2, `expected status 2: ${r.stdout} ${r.stderr}`);
-  const lines = r.stderr.trimEnd().split("\n");
-  assertEquals(lines.length, 1, `one stderr line: ${r.stderr}`);
-  assertTrue(lines[0].startsWith("error: "), r.stderr);
-  for (const p of parts) assertTrue(lines[0].includes(p), `${JSON.stringify(lines[0])} should contain ${p}`);
-  assertEquals(r.stdout, "");
-}
 
 /** A temp folder with a 40-row hardness CSV (HV linear in composition and load, plus noise) and a split file. */
 async function withData(
@@ -95,7 +59,7 @@ async function withData(
 Deno.test("cli baselines: --json schema, written files, --save directories usable by predict --model", async () => {
   await withData(async ({ tmp, csv }) => {
     const out = join(tmp, "run");
-    const s = json(
+    const s = stdoutJson(
       await baselines(
         "--data",
         csv,
@@ -154,7 +118,7 @@ Deno.test("cli baselines: --json schema, written files, --save directories usabl
     // predict --model on the saved directories: the same numbers as loading them here.
     const formula = "Fe60Ni20B15Si5";
     for (const kind of ["ridge", "gp"]) {
-      const p = json(
+      const p = stdoutJson(
         await alloy([
           "predict",
           "--device",
@@ -198,7 +162,7 @@ Deno.test("cli baselines: --json schema, written files, --save directories usabl
     ]);
     assertEquals(text.code, 0, text.stderr);
     assertTrue(/formula\s+load\s+hv_mean\n/.test(text.stdout), text.stdout);
-    assertError(
+    assertCliError(
       await alloy([
         "predict",
         "--device",
@@ -220,7 +184,7 @@ Deno.test("cli baselines: --json schema, written files, --save directories usabl
 
 Deno.test("cli baselines: the split file's folds and holdout rows; the table without --json", async () => {
   await withData(async ({ tmp, csv, splits, folds }) => {
-    const h = json(
+    const h = stdoutJson(
       await baselines(
         "--data",
         csv,
@@ -261,17 +225,17 @@ Deno.test("cli baselines: the split file's folds and holdout rows; the table wit
 
 Deno.test("cli baselines: bad flags and inputs are one error line", async () => {
   await withData(async ({ tmp, csv }) => {
-    assertError(await baselines("--models", "ridge,xgb"), "--models", "'xgb'", "rf, gbt");
-    assertError(await baselines("--models", "ridge,ridge"), "--models", "twice");
-    assertError(await baselines("--models", "ridge,"), "--models");
-    assertError(await baselines("--protocol", "loo"), "--protocol", "'loo'");
-    assertError(await baselines("--seed=-1"), "--seed", "-1");
-    assertError(await baselines("--seed", "1.5"), "--seed");
-    assertError(await baselines("--bogus"), "bogus");
-    assertError(
+    assertCliError(await baselines("--models", "ridge,xgb"), "--models", "'xgb'", "rf, gbt");
+    assertCliError(await baselines("--models", "ridge,ridge"), "--models", "twice");
+    assertCliError(await baselines("--models", "ridge,"), "--models");
+    assertCliError(await baselines("--protocol", "loo"), "--protocol", "'loo'");
+    assertCliError(await baselines("--seed=-1"), "--seed", "-1");
+    assertCliError(await baselines("--seed", "1.5"), "--seed");
+    assertCliError(await baselines("--bogus"), "bogus");
+    assertCliError(
       await baselines("--data", csv, "--splits", join(tmp, "none.json"), "--models", "ridge"),
       "none.json",
     );
-    assertError(await baselines("--data", csv, "--folds", "41", "--models", "ridge"), "--folds", "41");
+    assertCliError(await baselines("--data", csv, "--folds", "41", "--models", "ridge"), "--folds", "41");
   });
 });

@@ -1,23 +1,11 @@
 /** CLI smoke tests: every subcommand has --help, errors are one `error:` line, the device command reports JSON. */
 import { assert, assertEquals, assertMatch } from "../_helpers.ts";
 import { COMMANDS } from "../../cli/main.ts";
-
-const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
-
-async function alloy(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { XDG_RUNTIME_DIR: "/tmp" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { alloy } from "./_helpers.ts";
 
 Deno.test("cli: every subcommand prints --help mentioning --device and --verbose", async () => {
   for (const c of COMMANDS) {
-    const r = await alloy(c.name, "--help");
+    const r = await alloy([c.name, "--help"]);
     assertEquals(r.code, 0, c.name);
     assertMatch(r.stdout, new RegExp(`alloy ${c.name}`));
     assertMatch(r.stdout, /--device/);
@@ -26,22 +14,22 @@ Deno.test("cli: every subcommand prints --help mentioning --device and --verbose
 });
 
 Deno.test("cli: unknown command and unknown flag give one error line and a non-zero status", async () => {
-  const a = await alloy("frobnicate");
+  const a = await alloy(["frobnicate"]);
   assert(a.code !== 0);
   assertMatch(a.stderr.trim(), /^error: unknown command 'frobnicate'/);
-  const b = await alloy("device", "--bogus");
+  const b = await alloy(["device", "--bogus"]);
   assert(b.code !== 0);
   assertMatch(b.stderr.trim(), /^error: .*bogus/);
   assert(!b.stderr.includes("    at "), "no stack trace");
-  const c = await alloy("device", "--device", "tpu");
+  const c = await alloy(["device", "--device", "tpu"]);
   assert(c.code !== 0);
   assertMatch(c.stderr.trim(), /^error: --device: expected 'webgpu' or 'cpu', got 'tpu'/);
-  const d = await alloy("bench", "--suite", "nope");
+  const d = await alloy(["bench", "--suite", "nope"]);
   assertMatch(d.stderr.trim(), /^error: --suite/);
 });
 
 Deno.test("cli: device --device cpu --json --verbose reports the CPU backend", async () => {
-  const r = await alloy("device", "--device", "cpu", "--json", "--verbose");
+  const r = await alloy(["device", "--device", "cpu", "--json", "--verbose"]);
   assertEquals(r.code, 0);
   const info = JSON.parse(r.stdout);
   assertEquals(info.kind, "cpu");

@@ -3,55 +3,20 @@
  * published weights; checks stdout JSON, CSV round trips, warnings, the one `error:` line and exit statuses.
  * Expected values: parity_fixture.csv row 0 (Al0.86 Co0.02 Cu0.06 Y0.06 at load 0.245 N → 180.1919 HV).
  */
-import { fromFileUrl, join } from "../../data/paths.ts";
+import { join } from "../../data/paths.ts";
 import { parseCsvText } from "../../data/csv.ts";
 import { assertEquals, assertNear, assertTrue } from "../data/_helpers.ts";
 import { NO_PUBLISHED, noteSkip, publishedPaths, tempDir } from "../models/_helpers.ts";
+import { alloy, assertCliError, stdoutJson } from "./_helpers.ts";
 import { CONFIG_FILE } from "../../nn/models/model_dir.ts";
 
 noteSkip("the import-keras / predict CLI tests in predict_cli_test.ts");
 
-const ROOT = fromFileUrl(new URL("../../", import.meta.url));
 /** Fixture row 0: hv_pred. */
 const ROW0_HV = 180.1919;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function alloy(args: string[]): Promise<Result> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli/main.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
 /** `alloy predict --device cpu …`. */
 const predict = (...args: string[]) => alloy(["predict", "--device", "cpu", ...args]);
-
-/** Asserts a failure: status 2, nothing on stdout, exactly one `error:` line containing every part. */
-function assertError(r: Result, ...parts: string[]) {
-  assertEquals(r.code, 2, `expected status 2: ${r.stdout} ${r.stderr}`);
-  const lines = r.stderr.trimEnd().split("\n");
-  assertEquals(lines.length, 1, `one stderr line: ${r.stderr}`);
-  assertTrue(lines[0].startsWith("error: "), r.stderr);
-  for (const p of parts) assertTrue(lines[0].includes(p), `${JSON.stringify(lines[0])} should contain ${p}`);
-  assertEquals(r.stdout, "");
-}
-
-/** Parses stdout as exactly one JSON object (status 0). */
-function json(r: Result) {
-  assertEquals(r.code, 0, r.stderr);
-  const lines = r.stdout.trimEnd().split("\n");
-  assertEquals(lines.length, 1, `stdout is one JSON object: ${r.stdout}`);
-  return JSON.parse(lines[0]);
-}
 
 /** A temporary folder with a model imported by the CLI (`model`) and a copy with a conformal calibration. */
 async function withModel(fn: (dirs: { tmp: string; model: string; conformal: string }) => Promise<void>) {
@@ -59,7 +24,7 @@ async function withModel(fn: (dirs: { tmp: string; model: string; conformal: str
   try {
     const p = publishedPaths();
     const model = join(tmp, "published");
-    const imp = json(
+    const imp = stdoutJson(
       await alloy([
         "import-keras",
         "--weights",
@@ -95,7 +60,7 @@ Deno.test({
   ignore: NO_PUBLISHED,
   async fn() {
     await withModel(async ({ model }) => {
-      const one = json(
+      const one = stdoutJson(
         await predict("--model", model, "--formula", "Al86Co2Cu6Y6", "--load", "0.245", "--json"),
       );
       assertEquals(Object.keys(one), ["model", "mc", "rows"]);
@@ -104,7 +69,7 @@ Deno.test({
       assertEquals([one.rows[0].formula, one.rows[0].load], ["Al86Co2Cu6Y6", 0.245]);
       assertNear(one.rows[0].hv_mean, ROW0_HV, 0.01, "hv_mean");
       // the same alloy in brackets (a group's amount is the number after it) and as fractions
-      const same = json(
+      const same = stdoutJson(
         await predict(
           "--model",
           model,
@@ -116,7 +81,7 @@ Deno.test({
         ),
       );
       assertNear(same.rows[0].hv_mean, ROW0_HV, 0.01, "bracketed formula");
-      const frac = json(
+      const frac = stdoutJson(
         await predict("--model", model, "--formula", "Al0.86Co0.02Cu0.06Y0.06", "--load", ".245", "--json"),
       );
       assertNear(frac.rows[0].hv_mean, ROW0_HV, 0.01, "fractions");
@@ -140,7 +105,7 @@ Deno.test({
           seed,
           "--json",
         );
-      const a = json(await mc("3")), b = json(await mc("3")), c = json(await mc("4"));
+      const a = stdoutJson(await mc("3")), b = stdoutJson(await mc("3")), c = stdoutJson(await mc("4"));
       const r = a.rows[0];
       assertEquals(Object.keys(r), ["formula", "load", "hv_mean", "hv_std", "hv_lcb"]);
       assertEquals(a.mc, 30);
@@ -163,7 +128,7 @@ Deno.test({
         'name,formula,Load,note\nrow0,Al86Co2Cu6Y6,0.245,"a, quoted ""note"""\nglass,Zr65Cu17.5Ni10Al7.5,9.8,\n',
       );
       const out = join(tmp, "out.csv");
-      const r = json(
+      const r = stdoutJson(
         await predict("--model", conformal, "--csv", input, "--out", out, "--mc", "25", "--json"),
       );
       assertEquals(r.out, out);
@@ -227,37 +192,40 @@ Deno.test({
   async fn() {
     await withModel(async ({ tmp, model }) => {
       const f = (...a: string[]) => predict("--model", model, ...a);
-      assertError(
+      assertCliError(
         await f("--formula", "Al86Co2Cu6Os6", "--load", "1"),
         "Os is not in the model's element list",
       );
-      assertError(await f("--formula", "Al86Xx14", "--load", "1"), "unknown element symbol 'Xx'");
+      assertCliError(await f("--formula", "Al86Xx14", "--load", "1"), "unknown element symbol 'Xx'");
       const bad = join(tmp, "bad.csv");
       Deno.writeTextFileSync(bad, "Al,Os,Load\n0.9,0.1,1\n");
-      assertError(
+      assertCliError(
         await f("--csv", bad, "--out", join(tmp, "o.csv")),
         "bad.csv row 2, column 'Os'",
         "element Os",
       );
       Deno.writeTextFileSync(bad, "Al,Cu,load\n0.9,0.1,1\n");
-      assertError(await f("--csv", bad, "--out", join(tmp, "o.csv")), "no 'Load' column", "rename 'load'");
+      assertCliError(await f("--csv", bad, "--out", join(tmp, "o.csv")), "no 'Load' column", "rename 'load'");
       assertEquals([...Deno.readDirSync(tmp)].some((e) => e.name === "o.csv"), false);
-      assertError(await f("--formula", "Al", "--load=-1"), "--load", "must be > 0");
-      assertError(await f("--formula", "Al", "--load", "0"), "--load", "must be > 0");
-      assertError(await f("--formula", "Al", "--load", "abc"), "flag --load: expected a number, got 'abc'");
-      assertError(await f("--formula", "Al"), "--formula needs --load");
-      assertError(await f("--formula", "Al", "--load", "1", "--csv", bad), "give either --formula");
-      assertError(await f("--csv", bad), "--csv needs --out");
-      assertError(await f("--formula", "Al", "--load", "1", "--mc", "0"), "flag --mc");
-      assertError(await predict("--formula", "Al", "--load", "1"), "missing required flag --model");
-      assertError(
+      assertCliError(await f("--formula", "Al", "--load=-1"), "--load", "must be > 0");
+      assertCliError(await f("--formula", "Al", "--load", "0"), "--load", "must be > 0");
+      assertCliError(
+        await f("--formula", "Al", "--load", "abc"),
+        "flag --load: expected a number, got 'abc'",
+      );
+      assertCliError(await f("--formula", "Al"), "--formula needs --load");
+      assertCliError(await f("--formula", "Al", "--load", "1", "--csv", bad), "give either --formula");
+      assertCliError(await f("--csv", bad), "--csv needs --out");
+      assertCliError(await f("--formula", "Al", "--load", "1", "--mc", "0"), "flag --mc");
+      assertCliError(await predict("--formula", "Al", "--load", "1"), "missing required flag --model");
+      assertCliError(
         await predict("--model", join(tmp, "none"), "--formula", "Al", "--load", "1"),
         "cannot open the model directory",
       );
 
       // extrapolation: a warning on stderr, still a prediction on stdout
       const r = await f("--formula", "Al86Co2Cu6Y6", "--load", "25", "--json");
-      const o = json(r);
+      const o = stdoutJson(r);
       assertTrue(Number.isFinite(o.rows[0].hv_mean));
       assertEquals(
         r.stderr.trim(),
@@ -285,16 +253,19 @@ Deno.test({
         "--y-scaler",
         p.yScaler,
       ];
-      assertError(await alloy(["import-keras", "--out", tmp]), "missing required flag --weights");
-      assertError(
+      assertCliError(await alloy(["import-keras", "--out", tmp]), "missing required flag --weights");
+      assertCliError(
         await alloy([...base, "--out", join(tmp, "m"), "--latent-dim", "16"]),
         "latent size 64",
         "latent size 16 was given",
       );
-      assertError(await alloy([...base, "--out", join(tmp, "m"), "--dropout", "1"]), "flag --dropout");
-      assertError(await alloy([...base, "--out", join(tmp, "m"), "--elements", "Fe,Ni"]), "2 element names");
+      assertCliError(await alloy([...base, "--out", join(tmp, "m"), "--dropout", "1"]), "flag --dropout");
+      assertCliError(
+        await alloy([...base, "--out", join(tmp, "m"), "--elements", "Fe,Ni"]),
+        "2 element names",
+      );
       Deno.writeTextFileSync(join(tmp, "keep.txt"), "x");
-      assertError(await alloy([...base, "--out", tmp]), "is not a model directory");
+      assertCliError(await alloy([...base, "--out", tmp]), "is not a model directory");
       assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name), ["keep.txt"]);
     } finally {
       Deno.removeSync(tmp, { recursive: true });
