@@ -8,6 +8,7 @@ import { UserError } from "./errors.ts";
 import { baselinesCommand } from "./baselines_command.ts";
 import { benchCommand } from "./bench_command.ts";
 import { dataCommand } from "./data_command.ts";
+import { designCommand } from "./design_command.ts";
 import { deviceCommand } from "./device_command.ts";
 import { importKerasCommand } from "./import_keras_command.ts";
 import { predictCommand } from "./predict_command.ts";
@@ -22,6 +23,7 @@ export const COMMANDS: Command[] = [
   benchCommand,
   importKerasCommand,
   predictCommand,
+  designCommand,
 ];
 
 function topHelp(): string {

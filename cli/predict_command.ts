@@ -82,35 +82,37 @@ function formulaInput(text: string, loadText: unknown, elements: readonly string
 }
 
 /**
- * Reads a CSV of compositions (element columns, or a `formula` column) with a `Load` column. Every other column is
+ * Reads a CSV of compositions (element columns, or a `formula` column) with a `Load` (or `load`) column. Every other column is
  * carried along untouched, except names that look like a mis-cased element symbol (`fe`), which stay errors.
  */
 async function csvInput(path: string, elements: readonly string[]): Promise<PredictInput> {
   const csv = await readCsvFile(path);
   const { header, headerLine } = csv;
-  if (!header.includes("Load")) {
-    const hint = header.find((h) => h.toLowerCase() === "load");
+  // The load column: `Load` (the dataset's name) or any casing of it (`load`, as candidates.csv writes it).
+  const loadColumn = header.includes("Load") ? "Load" : header.find((h) => h.toLowerCase() === "load");
+  if (!loadColumn) {
     throw new UserError(
-      `${path} row ${headerLine}: no 'Load' column (the indentation load in N for every row)${
-        hint ? `; rename '${hint}' to 'Load'` : ""
-      }`,
+      `${path} row ${headerLine}: no 'Load' column (the indentation load in N for every row)`,
     );
   }
   const formulaColumn = header.find((h) => h.toLowerCase() === "formula");
   const passThrough = header.filter((h) =>
-    h !== "Load" && h !== formulaColumn && !isElementSymbol(h) && elementSymbolIgnoringCase(h) === undefined
+    h !== loadColumn && h !== formulaColumn && !isElementSymbol(h) &&
+    elementSymbolIgnoringCase(h) === undefined
   );
   const table: CompositionTable = compositionTableFromCsv(csv, {
-    properties: ["Load"],
+    properties: [loadColumn],
     formulaColumn,
     labelColumns: passThrough,
     elements,
   });
   for (const n of table.notices) console.error(`notice: ${n}`);
-  const loads = table.properties.Load;
+  const loads = table.properties[loadColumn];
   for (let i = 0; i < table.nRows; i++) {
     if (!(loads[i] > 0)) {
-      throw new UserError(`${path} row ${table.rowNumbers[i]}, column 'Load': ${loads[i]} is not > 0`);
+      throw new UserError(
+        `${path} row ${table.rowNumbers[i]}, column '${loadColumn}': ${loads[i]} is not > 0`,
+      );
     }
   }
   const formulas = table.formulas;

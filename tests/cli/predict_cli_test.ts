@@ -204,8 +204,10 @@ Deno.test({
         "bad.csv row 2, column 'Os'",
         "element Os",
       );
-      Deno.writeTextFileSync(bad, "Al,Cu,load\n0.9,0.1,1\n");
-      assertCliError(await f("--csv", bad, "--out", join(tmp, "o.csv")), "no 'Load' column", "rename 'load'");
+      Deno.writeTextFileSync(bad, "Al,Cu,force\n0.9,0.1,1\n");
+      assertCliError(await f("--csv", bad, "--out", join(tmp, "o.csv")), "no 'Load' column");
+      Deno.writeTextFileSync(bad, "Al,Cu,load\n0.9,0.1,-1\n");
+      assertCliError(await f("--csv", bad, "--out", join(tmp, "o.csv")), "column 'load'", "is not > 0");
       assertEquals([...Deno.readDirSync(tmp)].some((e) => e.name === "o.csv"), false);
       assertCliError(await f("--formula", "Al", "--load=-1"), "--load", "must be > 0");
       assertCliError(await f("--formula", "Al", "--load", "0"), "--load", "must be > 0");
