@@ -5,48 +5,20 @@
  */
 import { join } from "../../data/paths.ts";
 import { assertEquals, assertTrue } from "../data/_helpers.ts";
-import { Rng } from "../../nn/random.ts";
-import { alloy, assertCliError, stdoutJson } from "./_helpers.ts";
+import {
+  alloy,
+  assertCliError,
+  stdoutJson,
+  SYNTHETIC_ROWS,
+  type SyntheticData,
+  withSyntheticHardness,
+} from "./_helpers.ts";
 
-const ELEMENTS = ["Fe", "Ni", "B", "Si"];
-const N = 40;
+const N = SYNTHETIC_ROWS;
 
 const train = (...args: string[]) => alloy(["train", "--device", "cpu", ...args]);
 
-/** A temp folder with a 40-row hardness CSV and a split file with 5 folds. */
-async function withData(
-  fn: (p: { tmp: string; csv: string; splits: string; folds: number[][] }) => Promise<void>,
-) {
-  const tmp = await Deno.makeTempDir({ prefix: "alloy_train_cli_test_" });
-  try {
-    const rng = new Rng(21, 1);
-    const lines = [[...ELEMENTS, "Load", "HV"].join(",")];
-    for (let i = 0; i < N; i++) {
-      const raw = ELEMENTS.map(() => 0.05 + rng.uniform());
-      const s = raw.reduce((a, b) => a + b, 0);
-      const f = raw.map((v) => +(v / s).toFixed(6));
-      const load = [0.1, 0.5, 1, 5][rng.int(4)];
-      const hv = 300 + 500 * f[0] + 900 * f[2] - 200 * f[3] + 8 * load + 20 * rng.normal();
-      lines.push([...f, load, hv.toFixed(2)].join(","));
-    }
-    const csv = join(tmp, "hv.csv");
-    await Deno.writeTextFile(csv, lines.join("\n") + "\n");
-    const order = new Rng(5, 2).shuffle(Array.from({ length: N }, (_, i) => i));
-    const folds = [0, 1, 2, 3, 4].map((k) => order.slice(8 * k, 8 * k + 8).sort((a, b) => a - b));
-    const splits = join(tmp, "splits.json");
-    await Deno.writeTextFile(
-      splits,
-      JSON.stringify({
-        n_rows: N,
-        holdout: { train: order.slice(0, 30), test: order.slice(30), early_stopping_val: order.slice(0, 5) },
-        kfold5: { folds },
-      }),
-    );
-    await fn({ tmp, csv, splits, folds });
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-}
+const withData = (fn: (p: SyntheticData) => Promise<void>) => withSyntheticHardness("train", fn);
 
 Deno.test("cli train: CV on a split file with 2 seeds — JSON schema, coverage of every row, determinism, predict", async () => {
   await withData(async ({ tmp, csv, splits, folds }) => {
