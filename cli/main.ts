@@ -11,6 +11,8 @@ import { dataCommand } from "./data_command.ts";
 import { designCommand } from "./design_command.ts";
 import { deviceCommand } from "./device_command.ts";
 import { importKerasCommand } from "./import_keras_command.ts";
+import { isCommandGroup } from "./command_group.ts";
+import { mdCommand } from "./md_command.ts";
 import { predictCommand } from "./predict_command.ts";
 import { trainCommand } from "./train_command.ts";
 
@@ -24,6 +26,7 @@ export const COMMANDS: Command[] = [
   importKerasCommand,
   predictCommand,
   designCommand,
+  mdCommand,
 ];
 
 function topHelp(): string {
@@ -43,6 +46,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!cmd) {
       throw new UserError(`unknown command '${name}' (try: ${COMMANDS.map((c) => c.name).join(", ")})`);
     }
+    // A command group parses nothing itself: its subcommand gets the argv.
+    if (isCommandGroup(cmd)) return await cmd.dispatch(rest);
     const { flags, positionals } = parseFlags(cmd, rest);
     if (flags.help) {
       console.log(helpText(cmd));

@@ -37,7 +37,6 @@
  */
 import type { WebGpuBackend } from "../nn/webgpu_backend.ts";
 import type { Tensor } from "../nn/tensor.ts";
-import { UserError } from "../cli/errors.ts";
 import { declareBindings, FLAT_WG, grid1d, GRID_ARGS, type KernelSpec, packParams } from "./kernel_spec.ts";
 
 const WG = 64;
@@ -576,7 +575,8 @@ export async function neighbourShellGpu(
       const angle = be.subview(out, countsLen + totalLen + bondLen, [angleWords]);
       const listBytes = n * cap * 16, limit = be.ctx.limits.maxStorageBufferBindingSize;
       if (listBytes > limit) {
-        throw new UserError(
+        // A RangeError (the kernel layer knows no CLI): md/structure_analysis.ts reports it as a user error.
+        throw new RangeError(
           `neighbour lists need ${listBytes} bytes (${n} atoms × ${cap} neighbours), more than the device's ` +
             `${limit}-byte storage-buffer limit: use a smaller cutoff or the CPU backend`,
         );

@@ -364,7 +364,10 @@ export async function analyzeStructure(
   const bondBins = Math.max(1, Math.ceil(cutoff / bondBin - 1e-9));
   t = performance.now();
   const stage2 = gpu
-    ? await neighbourShellGpu(gpu, input, cutoff, bondBin, bondBins)
+    ? await neighbourShellGpu(gpu, input, cutoff, bondBin, bondBins).catch((e) => {
+      // Device limits (e.g. the neighbour lists exceed the storage-buffer size) are the user's to resolve.
+      throw e instanceof RangeError ? new UserError(`${config.source}: ${e.message}`) : e;
+    })
     : pairAnalysisCpu(input.frac, input.h, sp.index, S, {
       bins: 1,
       binWidth: 1e-9,
