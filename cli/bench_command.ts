@@ -9,21 +9,28 @@ import { UserError } from "./errors.ts";
 import { WebGpuBackend } from "../nn/webgpu_backend.ts";
 import { benchKernels, type BenchResult } from "../bench/kernels.ts";
 import { benchTrain } from "../bench/train.ts";
+import { benchDesign } from "../bench/design.ts";
+import { benchMd } from "../bench/md.ts";
 
 /** The `bench` subcommand. */
 export const benchCommand: Command = {
   name: "bench",
-  summary: "benchmark the kernels and a training epoch (JSON with --json)",
-  usage: "[--json] [--quick] [--suite kernels|train|all]",
+  summary: "benchmark the kernels, a training epoch and the design sampler (JSON with --json)",
+  usage: "[--json] [--quick] [--suite kernels|train|design|md|all]",
   flags: {
     json: { type: "boolean", help: "print exactly one JSON object on stdout" },
     quick: { type: "boolean", help: "a short run (≤ 2 min on a software adapter)" },
-    suite: { type: "string", value: "kernels|train|all", default: "all", help: "which suite to run" },
+    suite: {
+      type: "string",
+      value: "kernels|train|design|md|all",
+      default: "all",
+      help: "which suite to run",
+    },
   },
   async run(flags) {
     const suite = flags.suite as string;
-    if (!["kernels", "train", "all"].includes(suite)) {
-      throw new UserError(`--suite: expected kernels, train or all, got '${suite}'`);
+    if (!["kernels", "train", "design", "md", "all"].includes(suite)) {
+      throw new UserError(`--suite: expected kernels, train, design, md or all, got '${suite}'`);
     }
     const be = await openDevice(flags);
     if (!(be instanceof WebGpuBackend)) {
@@ -32,8 +39,10 @@ export const benchCommand: Command = {
     const progress = (l: string) => console.error(l);
     const quick = !!flags.quick;
     const results: BenchResult[] = [];
-    if (suite !== "train") results.push(...await benchKernels(be, quick, progress));
-    if (suite !== "kernels") results.push(...await benchTrain(be, quick, progress));
+    if (suite === "kernels" || suite === "all") results.push(...await benchKernels(be, quick, progress));
+    if (suite === "train" || suite === "all") results.push(...await benchTrain(be, quick, progress));
+    if (suite === "design" || suite === "all") results.push(...await benchDesign(be, quick, progress));
+    if (suite === "md" || suite === "all") results.push(...await benchMd(be, quick, progress));
     const report = { adapter: be.ctx.adapter, results };
     if (flags.json) console.log(JSON.stringify(report));
     else {
@@ -44,7 +53,7 @@ export const benchCommand: Command = {
             r.median_ms.toFixed(3).padStart(10)
           } ms${r.gflops !== undefined ? `  ${r.gflops.toFixed(1).padStart(8)} GFLOP/s` : ""}${
             r.max_rel_err !== undefined ? `  err ${r.max_rel_err}` : ""
-          }`,
+          }${r.atoms_per_s !== undefined ? `  ${r.atoms_per_s} atoms/s (${r.config})` : ""}`,
         );
       }
     }

@@ -19,11 +19,16 @@
  *   state (the MH ratio compares like with like) and the gradient stage minimises a deterministic loss (its
  *   convergence test is meaningful). Masks differ between rows (chains) and passes, and the final evaluation draws
  *   fresh ones.
- * - **Device traffic per sampler step:** one forward of the decoder for C chains + one read of the C × E
- *   compositions; the host projection; one forward of C × S rows (S MC passes stacked on the batch axis, as
- *   nn/models/vibann_predict.ts) and a deterministic encoder forward of the C compositions + one read of both.
- *   Prior log-densities are computed on the host in float64 (K·d²/2 per chain), which also skips the device work
- *   when no chain is inside the prior support.
+ * - **The sampler's model evaluation runs on the host** (design/host_forward.ts, float64, the same weights and
+ *   masks): a step needs its proposals' log-target before it can propose again, and every device read costs
+ *   ≥ 10 ms in Deno's WebGPU, so one device evaluation per step could never make 700 steps faster than 7 s. On the
+ *   host, with the structure of the network (the deterministic prefix once per composition, sparse compositions,
+ *   masked shared inputs through their dropped entries only, fixed masks precomputed), a step of 25 chains × 20
+ *   passes of the published model costs ~3 ms and no dispatch (it was ~29 ms, 63 dispatches and one read). Prior
+ *   log-densities are computed on the host in float64 (K·d²/2 per chain); rows outside the prior support skip the
+ *   MC work. `forward: "device"` keeps the batched device evaluation (one read per call).
+ * - **Batched MC forwards on the device** ({@link DesignModel.hvSamples}: calibration, the gradient stage) compute
+ *   the deterministic prefix once per composition and stack only what follows the first dropout layers.
  * @module
  */
 import type { Backend } from "../nn/backend.ts";
@@ -38,14 +43,18 @@ import {
   addScalar,
   affine,
   broadcastTo,
+  clamp,
   concat,
   div,
   matmul,
   mean,
   mul,
   mulScalar,
+  pairwise,
+  relu,
   reshape,
   slice,
+  softmax,
   sqrt,
   square,
   sub,
@@ -58,6 +67,7 @@ import type { CompositionConstraints } from "./composition_constraints.ts";
 import type { BatchedLogTarget, TargetValue } from "./mcmc.ts";
 import { bandLoss, type LatentLoss, priorBarrier, repulsion } from "./latent_optimizer.ts";
 import { choleskyFactor, lowerInverse } from "../nn/baselines/cholesky.ts";
+import { HostDesignForward } from "./host_forward.ts";
 
 /** z of the lower confidence bound LCB = μ − z·σ everywhere in design (one-sided 95 %, as `alloy predict`). */
 export const DESIGN_LCB_Z = 1.645;
@@ -81,6 +91,8 @@ export class DesignModel {
   /** Width L of the model's latent tensors (≥ d). */
   readonly fullLatent: number;
   readonly #dropouts: Dropout[];
+  /** [R, 1, L] 0/1 mask of each member's latent dimensions (as the model's own), or null when all use L. */
+  readonly #latentMask: Float32Array | null;
 
   constructor(backend: Backend, model: VibannReference, scalers: readonly MemberScalers[]) {
     if (scalers.length !== model.replicas) {
@@ -94,6 +106,12 @@ export class DesignModel {
     this.latentDim = model.latentDims[0];
     this.fullLatent = model.latentDim;
     this.#dropouts = model.modules().filter((m): m is Dropout => m instanceof Dropout);
+    const L = model.latentDim;
+    if (model.latentDims.some((l) => l !== L)) {
+      const mask = new Float32Array(this.members * L);
+      model.latentDims.forEach((l, r) => mask.fill(1, r * L, r * L + l));
+      this.#latentMask = mask;
+    } else this.#latentMask = null;
   }
 
   /** Sets every dropout layer's RNG step, so the next MC forward uses the masks of that step (common random numbers). */
@@ -140,9 +158,12 @@ export class DesignModel {
 
   /**
    * Hardness samples in HV of compositions [B, E] at one raw load: S MC-dropout passes of every member, stacked on
-   * the batch axis as one forward (slot j of a member = pass ⌊j / B⌋, row j mod B), dropout masks of RNG step
-   * `maskStep`. With `passes` = 0 the deterministic prediction (dropout off) is returned as one "pass" per member.
-   * Differentiable in `comp`.
+   * the batch axis (slot j of a member = pass ⌊j / B⌋, row j mod B), dropout masks of RNG step `maskStep` — the
+   * model's forward on the S stacked copies, as nn/models/vibann_predict.ts. The deterministic prefix (simplex,
+   * gate, the encoder and pairwise blocks up to their dropout) is computed once per composition and broadcast to
+   * the S passes: its masks come after it, so this equals the stacked forward, at 1/S of the prefix's cost (the
+   * 1540-wide pairwise block is most of the encoder). With `passes` = 0 the deterministic prediction (dropout off)
+   * is returned as one "pass" per member. Differentiable in `comp`.
    * @returns [R·max(S, 1), B], row r·S + s = member r, pass s
    */
   hvSamples(comp: Tensor, load: number, passes: number, maskStep = 0): Tensor {
@@ -150,22 +171,40 @@ export class DesignModel {
     if (comp.rank !== 2 || e !== this.elements) {
       throw new RangeError(`DesignModel.hvSamples: expected [batch, ${this.elements}], got [${comp.shape}]`);
     }
-    const R = this.members, S = Math.max(1, passes), be = this.backend;
-    this.model.eval(passes > 0);
+    const R = this.members, S = Math.max(1, passes), be = this.backend, m = this.model;
+    m.eval(passes > 0);
     if (passes > 0) this.setMaskStep(maskStep);
-    const stacked = S === 1 ? comp : reshape(broadcastTo(reshape(comp, [1, b, e]), [S, b, e]), [S * b, e]);
+    const lead = R === 1 ? [] : [R];
+    const x = this.#perMember(comp);
+    const axis = x.rank - 1;
+    // The model's encode, split at the first dropout layers (nn/models/vibann.ts).
+    const r = relu(x);
+    const sx = div(r, clamp(sum(r, axis, true), 1e-8, Infinity));
+    const gate = softmax(m.gate.forward(sx), axis);
+    const e0 = m.enc1.bn.forward(m.enc1.dense.forward(mul(sx, gate)));
+    const p0 = m.pair1.bn.forward(m.pair1.dense.forward(pairwise(sx)));
+    const stack = (t: Tensor) => {
+      if (S === 1) return t;
+      const f = t.shape[t.rank - 1];
+      return reshape(broadcastTo(reshape(t, [...lead, 1, b, f]), [...lead, S, b, f]), [...lead, S * b, f]);
+    };
+    const enc = m.enc1.drop.forward(stack(e0));
+    const pair = m.pair2.forward(m.pair1.drop.forward(stack(p0)), null);
+    let mu = m.zMu.forward(m.fuse1.forward(concat([enc, pair], axis), null));
+    if (this.#latentMask) mu = mul(mu, tensor(this.#latentMask, [R, 1, m.latentDim], { backend: be }));
     const loads = new Float32Array(R * S * b);
-    this.scalers.forEach((s, r) => loads.fill((load - s.loadMean) / s.loadScale, r * S * b, (r + 1) * S * b));
-    const loadT = tensor(loads, R === 1 ? [S * b, 1] : [R, S * b, 1], { backend: be });
-    const input = this.#perMember(stacked);
-    const y = this.model.head(this.model.encode(input).mu, loadT); // [.., S·B, 1]
-    this.model.eval(false);
+    this.scalers.forEach((sc, k) =>
+      loads.fill((load - sc.loadMean) / sc.loadScale, k * S * b, (k + 1) * S * b)
+    );
+    const loadT = tensor(loads, [...lead, S * b, 1], { backend: be });
+    const y = m.head(mu, loadT); // [.., S·B, 1]
+    m.eval(false);
     if (R === 1) {
-      const s = this.scalers[0];
-      return reshape(affine(y, s.yScale, s.yMean), [S, b]);
+      const s0 = this.scalers[0];
+      return reshape(affine(y, s0.yScale, s0.yMean), [S, b]);
     }
-    const scale = tensor(this.scalers.map((s) => s.yScale), [R, 1, 1], { backend: be });
-    const shift = tensor(this.scalers.map((s) => s.yMean), [R, 1, 1], { backend: be });
+    const scale = tensor(this.scalers.map((sc) => sc.yScale), [R, 1, 1], { backend: be });
+    const shift = tensor(this.scalers.map((sc) => sc.yMean), [R, 1, 1], { backend: be });
     return reshape(add(mul(y, scale), shift), [R * S, b]);
   }
 }
@@ -230,8 +269,14 @@ export interface LatentTargetOptions {
   /** Weight τ of the utility. */
   tau: number;
   /**
-   * The model that decodes (default `dm`): a copy on the CPU saves the device a read per step (C rows through a
-   * small MLP are microseconds on the host). Must hold the same weights.
+   * Where the model is evaluated: `"host"` (default) in float64 by {@link HostDesignForward} (the same function
+   * with the same masks, no device read per call: see design/host_forward.ts for why that is faster on every
+   * adapter), or `"device"`: batched engine forwards on `dm`'s backend.
+   */
+  forward?: "host" | "device";
+  /**
+   * `"device"` only: the model that decodes (default `dm`); a copy on the CPU saves the device a read per call.
+   * Must hold the same weights.
    */
   decoder?: DesignModel;
 }
@@ -240,11 +285,12 @@ export interface LatentTargetOptions {
 export interface LatentTargetEvaluation {
   /** log p(z) of the states. */
   logPrior: Float64Array;
-  /** log p(ẑ) of the re-encoded projected compositions (NaN where the device work was skipped). */
+  /** log p(ẑ) of the re-encoded projected compositions (NaN where no chain was inside the prior support). */
   logPriorExport: Float64Array;
+  /** Pooled MC mean and std (NaN where skipped: on the host, rows outside either prior gate). */
   mu: Float64Array;
   sigma: Float64Array;
-  /** Projected decoded compositions, C × E (NaN rows where the device work was skipped). */
+  /** Projected decoded compositions, C × E (NaN rows where no chain was inside the prior support). */
   comp: Float64Array;
   logTarget: Float64Array;
 }
@@ -258,9 +304,16 @@ export interface LatentTargetEvaluation {
  * with p the GMM prior and μ, σ the pooled MC mean and std of the model on x at the design load. The density term
  * is the prior at the state (so π is proper: bounded by p(z)·e^{τ·max U}); the second condition is the export's
  * prior gate, so every kept state exports a composition that passes it (the decoder/encoder round trip moves
- * points, and a tight prior would otherwise reject most exports). Deterministic in z (fixed masks). Device traffic
- * per call: decoder forward + read of C × E (none with a host `decoder`); host projection; one forward of C × S MC
- * rows plus a deterministic encoder forward of the C compositions, read back together.
+ * points, and a tight prior would otherwise reject most exports). Deterministic in z (fixed masks; the masks of a
+ * row depend on its position and on C, as in {@link DesignModel.hvSamples}).
+ *
+ * Cost per call with the default host forward: the decoder, the projection, ẑ and the MC samples of the rows that
+ * pass both prior gates (the others are −∞ whatever the utility; their μ, σ are NaN), all on the host (a few ms for
+ * 25 chains × 20 passes of the published model). With `forward: "device"`: decoder forward + read of C × E (none
+ * with a host `decoder`), host projection, one forward of C × S MC rows plus a deterministic encoder forward of the
+ * C compositions, read back together.
+ * @returns the target, its detailed `evaluate`, the number of calls, and `decode` (the decoder the target uses,
+ *   for exporting states exactly as the target saw them)
  */
 export function makeLatentTarget(
   dm: DesignModel,
@@ -269,9 +322,24 @@ export function makeLatentTarget(
   target: BatchedLogTarget;
   evaluate: (z: Float64Array) => Promise<LatentTargetEvaluation>;
   calls: () => number;
+  decode: (z: Float64Array) => Promise<Float64Array>;
 } {
   const d = dm.latentDim, E = dm.elements, be = dm.backend;
+  const onHost = (o.forward ?? "host") === "host";
   let calls = 0;
+  let host: Promise<HostDesignForward> | null = null;
+  // The host copy reads the weights once, from the CPU decoder copy when there is one (no device reads).
+  const hostForward = () =>
+    host ??= HostDesignForward.create((o.decoder ?? dm).model, (o.decoder ?? dm).scalers);
+  const dec = o.decoder ?? dm;
+  const decode = async (z: Float64Array): Promise<Float64Array> => {
+    if (onHost) return (await hostForward()).decode(z);
+    const C = z.length / d;
+    const decoded = scope(() => noGrad(() => dec.decode(dec.backend.fromData(Float32Array.from(z), [C, d]))));
+    const raw = await decoded.read();
+    decoded.dispose();
+    return Float64Array.from(raw);
+  };
   const evaluate = async (z: Float64Array): Promise<LatentTargetEvaluation> => {
     calls++;
     const C = z.length / d;
@@ -282,31 +350,42 @@ export function makeLatentTarget(
     const comp = new Float64Array(C * E).fill(NaN);
     const out = { logPrior, logPriorExport, mu, sigma, comp, logTarget };
     if (!logPrior.some((l) => l >= o.threshold)) return out;
-    const dec = o.decoder ?? dm;
-    const decoded = scope(() => noGrad(() => dec.decode(dec.backend.fromData(Float32Array.from(z), [C, d]))));
-    const raw = await decoded.read();
-    decoded.dispose();
-    comp.set(o.constraints.constrainRows(raw));
-    const packed = scope(() =>
-      noGrad(() => {
-        const x = be.fromData(Float32Array.from(comp), [C, E]);
-        const zHat = dm.encodeMu(x);
-        const y = dm.hvSamples(x, o.load, o.passes, o.maskStep);
-        return concat([reshape(zHat, [C * d]), reshape(y, [y.size])], 0);
-      })
-    );
-    const v = await packed.read();
-    packed.dispose();
-    logPriorExport.set(
-      o.mixture.logDensities({ rows: C, cols: d, data: Float64Array.from(v.subarray(0, C * d)) }),
-    );
-    const samples = v.subarray(C * d);
+    comp.set(o.constraints.constrainRows(await decode(z)));
+    let samples: Float64Array;
+    if (onHost) {
+      // ẑ first (cheap); MC samples only for the rows that pass both prior gates.
+      samples = (await hostForward()).forward(comp, o.load, o.passes, o.maskStep, (zh) => {
+        logPriorExport.set(o.mixture.logDensities({ rows: C, cols: d, data: zh }));
+        return Array.from(
+          { length: C },
+          (_, c) => logPrior[c] >= o.threshold && logPriorExport[c] >= o.threshold,
+        );
+      }).samples;
+    } else {
+      const packed = scope(() =>
+        noGrad(() => {
+          const x = be.fromData(Float32Array.from(comp), [C, E]);
+          const zh = dm.encodeMu(x);
+          const y = dm.hvSamples(x, o.load, o.passes, o.maskStep);
+          return concat([reshape(zh, [C * d]), reshape(y, [y.size])], 0);
+        })
+      );
+      const v = await packed.read();
+      packed.dispose();
+      samples = Float64Array.from(v.subarray(C * d));
+      logPriorExport.set(
+        o.mixture.logDensities({ rows: C, cols: d, data: Float64Array.from(v.subarray(0, C * d)) }),
+      );
+    }
     const m = sampleMoments(samples, samples.length / C);
     for (let c = 0; c < C; c++) {
-      mu[c] = m.mu[c];
-      sigma[c] = m.sigma[c];
       if (logPrior[c] >= o.threshold && logPriorExport[c] >= o.threshold) {
+        mu[c] = m.mu[c];
+        sigma[c] = m.sigma[c];
         logTarget[c] = logPrior[c] + o.tau * utilityValue(mu[c], sigma[c], o.utility);
+      } else if (!onHost) {
+        mu[c] = m.mu[c];
+        sigma[c] = m.sigma[c];
       }
     }
     return out;
@@ -314,7 +393,7 @@ export function makeLatentTarget(
   const target: BatchedLogTarget = async (z: Float64Array): Promise<TargetValue> => ({
     logp: (await evaluate(z)).logTarget,
   });
-  return { target, evaluate, calls: () => calls };
+  return { target, evaluate, calls: () => calls, decode };
 }
 
 /**
