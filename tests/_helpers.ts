@@ -7,6 +7,8 @@ import { WebGpuBackend } from "../nn/webgpu_backend.ts";
 import { hasWebGpu } from "../kernels/device.ts";
 import { Rng } from "../nn/random.ts";
 import type { Tensor } from "../nn/tensor.ts";
+import { gradients, noGrad } from "../nn/autodiff.ts";
+import { scope } from "../nn/scope.ts";
 
 /** float32 CPU backend. */
 export const cpu = new CpuBackend("f32");
@@ -81,4 +83,72 @@ export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
 /** String matches a pattern. */
 export function assertMatch(actual: string, re: RegExp, msg?: string): void {
   nodeAssert.match(actual, re, msg);
+}
+
+/** Options of {@link finiteDifferenceFailure}. */
+export interface FiniteDifferenceOptions {
+  /** Seed of the random output weighting G. */
+  seed: number;
+  /** Central-difference step (default 1e-6). */
+  h?: number;
+  atol?: number;
+  rtol?: number;
+  /** A missing analytic gradient counts as zero (else it is a failure). */
+  missingIsZero?: boolean;
+}
+
+/**
+ * Central-difference check of d Σ(f() ⊙ G)/d inputs with G ~ N(0, 1) (float64 CPU inputs, perturbed in place),
+ * against the autodiff gradients: the failure message, or null when every input's gradient matches.
+ */
+export function finiteDifferenceFailure(
+  f: () => Tensor,
+  inputs: Tensor[],
+  o: FiniteDifferenceOptions,
+): string | null {
+  const h = o.h ?? 1e-6;
+  return scope(() => {
+    const y = f();
+    const G = randn(y.size, o.seed);
+    const grads = gradients(y, inputs, cpu64.fromData(G, y.shape));
+    const lossAt = () =>
+      noGrad(() =>
+        scope(() => {
+          const d = cpu64.data(f());
+          let s = 0;
+          for (let i = 0; i < d.length; i++) s += d[i] * G[i];
+          return s;
+        })
+      );
+    for (let k = 0; k < inputs.length; k++) {
+      const d = cpu64.data(inputs[k]);
+      const fd = new Float64Array(d.length);
+      for (let i = 0; i < d.length; i++) {
+        const x0 = d[i];
+        d[i] = x0 + h;
+        const lp = lossAt();
+        d[i] = x0 - h;
+        const lm = lossAt();
+        d[i] = x0;
+        fd[i] = (lp - lm) / (2 * h);
+      }
+      const g = grads[k];
+      if (!g && !o.missingIsZero) return `input ${k}: no gradient`;
+      if (g && JSON.stringify(g.shape) !== JSON.stringify(inputs[k].shape)) {
+        return `input ${k}: gradient shape ${JSON.stringify(g.shape)} for input ${
+          JSON.stringify(inputs[k].shape)
+        }`;
+      }
+      try {
+        assertClose(g ? cpu64.data(g) : new Float64Array(d.length), fd, {
+          atol: o.atol ?? 1e-6,
+          rtol: o.rtol ?? 1e-6,
+          msg: `input ${k}`,
+        });
+      } catch (e) {
+        return (e as Error).message;
+      }
+    }
+    return null;
+  });
 }

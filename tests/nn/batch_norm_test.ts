@@ -3,7 +3,18 @@
  * with the composed-op formulation the layer used before fusion (outputs, gradients, running statistics), WebGPU
  * against the CPU through the layer, dispatch counts, input validation and freeing of the saved statistics.
  */
-import { assert, assertClose, cpu, cpu64, gpu, HAS_GPU, randn, randu, take } from "../_helpers.ts";
+import {
+  assert,
+  assertClose,
+  cpu,
+  cpu64,
+  finiteDifferenceFailure,
+  gpu,
+  HAS_GPU,
+  randn,
+  randu,
+  take,
+} from "../_helpers.ts";
 import type { Backend } from "../../nn/backend.ts";
 import type { Tensor } from "../../nn/tensor.ts";
 import { gradients, noGrad } from "../../nn/autodiff.ts";
@@ -34,35 +45,8 @@ function maskData(R: number, B: number, seed: number): number[] {
  * ones included, so the exact gradient is checked).
  */
 function fdCheck(f: () => Tensor, inputs: Tensor[], msg: string): void {
-  scope(() => {
-    const y = f();
-    const G = randn(y.size, 77);
-    const grads = gradients(y, inputs, cpu64.fromData(G, y.shape));
-    const at = () =>
-      noGrad(() =>
-        scope(() => {
-          const d = cpu64.data(f());
-          let acc = 0;
-          for (let i = 0; i < d.length; i++) acc += d[i] * G[i];
-          return acc;
-        })
-      );
-    inputs.forEach((t, k) => {
-      const d = cpu64.data(t), fd: number[] = [];
-      for (let i = 0; i < d.length; i++) {
-        const x0 = d[i];
-        d[i] = x0 + 1e-6;
-        const lp = at();
-        d[i] = x0 - 1e-6;
-        const lm = at();
-        d[i] = x0;
-        fd.push((lp - lm) / 2e-6);
-      }
-      const g = grads[k];
-      assert(g && g.shape.join() === t.shape.join(), `${msg}: gradient ${k} missing or misshapen`);
-      assertClose(cpu64.data(g), fd, { atol: 1e-6, rtol: 1e-6, msg: `${msg} input ${k}` });
-    });
-  });
+  const failure = finiteDifferenceFailure(f, inputs, { seed: 77 });
+  assert(failure === null, `${msg}: ${failure}`);
 }
 
 function leaf(be: Backend, data: ArrayLike<number>, shape: number[]): Tensor {

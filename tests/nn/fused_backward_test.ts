@@ -3,10 +3,19 @@
  * finite differences on the float64 CPU backend (odd shapes, both reparameterisation outputs alone and together,
  * softmax along every axis), WebGPU gradients against the float32 CPU backend, and the backward dispatch count.
  */
-import { assertClose, assertEquals, cpu, cpu64, gpu, HAS_GPU, randn } from "../_helpers.ts";
+import {
+  assertClose,
+  assertEquals,
+  cpu,
+  cpu64,
+  finiteDifferenceFailure,
+  gpu,
+  HAS_GPU,
+  randn,
+} from "../_helpers.ts";
 import type { Backend } from "../../nn/backend.ts";
 import type { Tensor } from "../../nn/tensor.ts";
-import { gradients, noGrad } from "../../nn/autodiff.ts";
+import { gradients } from "../../nn/autodiff.ts";
 import { scope } from "../../nn/scope.ts";
 import { sizeOf } from "../../nn/shape.ts";
 import { concat, reparameterize, reshape, softmax } from "../../nn/ops.ts";
@@ -52,46 +61,9 @@ function makeInputs(be: Backend, cs: Case, ci: number): Tensor[] {
 
 /** Central differences of L = Σ fn(xs) ⊙ G against the analytic gradients; returns a failure message or null. */
 function fdCheck(cs: Case, ci: number): string | null {
-  const be = cpu64;
   return scope(() => {
-    const xs = makeInputs(be, cs, ci);
-    const y = cs.fn(xs);
-    const G = randn(y.size, 5000 + ci);
-    const grads = gradients(y, xs, be.fromData(G, y.shape));
-    const lossAt = () =>
-      noGrad(() =>
-        scope(() => {
-          const d = be.data(cs.fn(xs));
-          let s = 0;
-          for (let i = 0; i < d.length; i++) s += d[i] * G[i];
-          return s;
-        })
-      );
-    const h = 1e-6;
-    for (let k = 0; k < xs.length; k++) {
-      const d = be.data(xs[k]);
-      const fd = new Float64Array(d.length);
-      for (let i = 0; i < d.length; i++) {
-        const x0 = d[i];
-        d[i] = x0 + h;
-        const lp = lossAt();
-        d[i] = x0 - h;
-        const lm = lossAt();
-        d[i] = x0;
-        fd[i] = (lp - lm) / (2 * h);
-      }
-      const g = grads[k];
-      if (!g) return `input ${k}: no gradient`;
-      if (JSON.stringify(g.shape) !== JSON.stringify(cs.shape)) {
-        return `input ${k}: gradient shape ${g.shape}`;
-      }
-      try {
-        assertClose(be.data(g), fd, { atol: 1e-6, rtol: 1e-6, msg: `input ${k}` });
-      } catch (e) {
-        return (e as Error).message;
-      }
-    }
-    return null;
+    const xs = makeInputs(cpu64, cs, ci);
+    return finiteDifferenceFailure(() => cs.fn(xs), xs, { seed: 5000 + ci });
   });
 }
 
