@@ -280,6 +280,7 @@ Deno.test({
         maskStep: 3,
         utility: { goal: { kind: "maximize" as const }, scale: 100 },
         tau: 1,
+        forward: "device" as const, // the path that uses the decoder copy (host evaluation is the default)
       };
       const a = await makeLatentTarget(dg, o).evaluate(zs);
       const b = await makeLatentTarget(dg, { ...o, decoder: dc }).evaluate(zs);
