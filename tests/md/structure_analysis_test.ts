@@ -307,8 +307,7 @@ const DATA = (() => {
 })();
 
 Deno.test({
-  name:
-    "structure: published A1 configuration (density, nearest neighbour, CN within 3 Å; GPU = CPU; timing)",
+  name: "structure: published A1 configuration (density, nearest neighbour, CN within 3 Å; GPU = CPU)",
   ignore: !DATA,
   fn: async () => {
     const cfg = await readExtendedXyz(`${DATA}/md/Alloy_A1_final_configuration.xyz`, { lenient: true });
@@ -327,16 +326,8 @@ Deno.test({
     assertNear(tail.reduce((x, y) => x + y, 0) / tail.length, 1, 0.02, "g(r) → 1 at large r");
     const be = await gpu();
     if (!be) return;
-    await analyzeStructure(be, cfg, o); // compile the pipelines
-    const t = performance.now();
+    // Its speed is measured by `deno task bench --suite md`, not here.
     const g = await analyzeStructure(be, cfg, o);
-    const ms = performance.now() - t;
-    console.log(
-      `A1 (5488 atoms) full analysis on ${be.description}: ${ms.toFixed(0)} ms (pairs ${
-        g.timings.pairsMs.toFixed(0)
-      } ms, shell ${g.timings.shellMs.toFixed(0)} ms); CPU twin ${c.timings.totalMs.toFixed(0)} ms`,
-    );
-    assert(ms < 10_000, `A1 analysis took ${ms} ms`);
     assertEquals(g.coordination, c.coordination, "GPU and CPU coordination");
     assertNear(g.meanNearestNeighbour, c.meanNearestNeighbour!, 1e-6, "GPU mean nearest neighbour");
     for (let k = 0; k < g.g.length; k++) assertNear(g.g[k], c.g[k], 0.01 + 1e-3 * c.g[k], `g at ${g.r[k]}`);
