@@ -279,7 +279,7 @@ export async function trainVibann(
     model.train();
     // Each step in its own scope, summing its metrics into a kept accumulator: the step frees everything it
     // allocated, so every step reuses the same pool buffers (and cached bind groups).
-    stepAcc ??= keep(be.empty([R, STEP_COLS(L, E)]));
+    stepAcc ??= keep(be.empty([R, stepColumns(L, E)]));
     packed.steps.forEach((lay, k) =>
       scope(() => {
         const m = trainStep(be, model, adam, params, epochBuf!, lay, lead, E, st.beta, invL, reconWeight);
@@ -288,7 +288,7 @@ export async function trainVibann(
     );
     const logRow = scope(() => {
       const S = packed.steps.length;
-      const m = noGrad(() => affine(stepAcc!, 1 / S)); // [R, STEP_COLS] means over steps
+      const m = noGrad(() => affine(stepAcc!, 1 / S)); // [R, stepColumns(L, E)] means over steps
       // Validation (deterministic: BN running statistics, no dropout, z = μ).
       model.eval();
       const valMse = noGrad(() => {
@@ -396,7 +396,7 @@ export async function trainVibann(
 }
 
 /**
- * Records one training step and returns its metrics [R, STEP_COLS(L, E)], row means over the step's real rows:
+ * Records one training step and returns its metrics [R, stepColumns(L, E)], row means over the step's real rows:
  * total loss, weighted MSE, weighted reconstruction KL, latent KL, E[σ²], E[μ²], E[logσ²] per dimension, mean gate.
  */
 function trainStep(
@@ -439,11 +439,11 @@ function trainStep(
       [col(perRow), col(mse), col(recon), col(out.kl), exp(out.logvar), square(out.mu), out.logvar, out.gate],
       -1,
     );
-    return matmul(w.view([...lead, 1, b]), rows).view([R, STEP_COLS(L, E)]);
+    return matmul(w.view([...lead, 1, b]), rows).view([R, stepColumns(L, E)]);
   });
 }
 
 /** Columns of a step's metrics row: 4 scalars, σ², μ², logσ² per latent dimension, gate per element. */
-function STEP_COLS(L: number, E: number): number {
+function stepColumns(L: number, E: number): number {
   return 4 + 3 * L + E;
 }
