@@ -197,6 +197,11 @@ export interface Backend {
   /** Attention probabilities [B, H, S, T] (for interpretability; not differentiated). */
   attentionProbs(q: Tensor, k: Tensor, mask: Tensor | null, scale: number): Tensor;
   /**
+   * Element-token selection: one-hot [..., T, E] of the T largest positive fractions of each row of `comp` [..., E]
+   * (ties → lower index; unused slots all zero). Not differentiated (it is a constant of the input).
+   */
+  tokenSelect(comp: Tensor, tokens: number): Tensor;
+  /**
    * Reparameterised Gaussian sample z = μ + exp(½·logσ²)·ε with ε from (key, step), fused with the per-row
    * KL(N(μ, σ²) ‖ N(0, I)) = ½ Σ (μ² + σ² − logσ² − 1). μ, logσ²: [..., L]; kl: [...].
    */

@@ -27,6 +27,7 @@ import * as att from "./cpu/attention.ts";
 import * as rnd from "./cpu/random.ts";
 import * as opt from "./cpu/optim.ts";
 import * as bn from "./cpu/batch_norm.ts";
+import { tokenSelect as tokenSelectCpu } from "./cpu/token_select.ts";
 
 /** Host storage: a typed array. */
 export interface CpuStorage extends Storage {
@@ -225,6 +226,9 @@ export class CpuBackend implements Backend {
   }
   attentionProbs(q: Tensor, k: Tensor, mask: Tensor | null, scale: number): Tensor {
     return att.attentionProbs(this, q, k, mask, scale);
+  }
+  tokenSelect(comp: Tensor, tokens: number): Tensor {
+    return tokenSelectCpu(this, comp, tokens);
   }
   reparam(mu: Tensor, logvar: Tensor, key: RngKey, step: number): { z: Tensor; kl: Tensor; eps: Tensor } {
     return rnd.reparam(this, mu, logvar, key, step);

@@ -30,6 +30,7 @@ import * as att from "../kernels/attention.ts";
 import * as rnd from "../kernels/random.ts";
 import * as opt from "../kernels/optim.ts";
 import * as bn from "../kernels/batch_norm.ts";
+import { tokenSelect as tokenSelectKernel } from "../kernels/token_select.ts";
 
 /** GPU storage: a (possibly shared) pooled buffer and the byte offset of this storage inside it. */
 export interface GpuStorage extends Storage {
@@ -254,6 +255,9 @@ export class WebGpuBackend implements Backend {
   }
   attentionProbs(q: Tensor, k: Tensor, mask: Tensor | null, scale: number): Tensor {
     return att.attentionProbs(this, q, k, mask, scale);
+  }
+  tokenSelect(comp: Tensor, tokens: number): Tensor {
+    return tokenSelectKernel(this, comp, tokens);
   }
   reparam(mu: Tensor, logvar: Tensor, key: RngKey, step: number): { z: Tensor; kl: Tensor; eps: Tensor } {
     return rnd.reparam(this, mu, logvar, key, step);
