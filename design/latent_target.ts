@@ -33,7 +33,7 @@
  */
 import type { Backend } from "../nn/backend.ts";
 import type { Tensor } from "../nn/tensor.ts";
-import type { VibannReference } from "../nn/models/vibann.ts";
+import { type VibannBase, VibannReference } from "../nn/models/vibann.ts";
 import type { MemberScalers } from "../nn/models/vibann_predict.ts";
 import { Dropout } from "../nn/layers/dropout.ts";
 import { noGrad } from "../nn/autodiff.ts";
@@ -80,7 +80,7 @@ export const SIGMA_FLOOR = 1e-6;
  */
 export class DesignModel {
   readonly backend: Backend;
-  readonly model: VibannReference;
+  readonly model: VibannBase;
   readonly scalers: readonly MemberScalers[];
   /** Members R. */
   readonly members: number;
@@ -94,7 +94,7 @@ export class DesignModel {
   /** [R, 1, L] 0/1 mask of each member's latent dimensions (as the model's own), or null when all use L. */
   readonly #latentMask: Float32Array | null;
 
-  constructor(backend: Backend, model: VibannReference, scalers: readonly MemberScalers[]) {
+  constructor(backend: Backend, model: VibannBase, scalers: readonly MemberScalers[]) {
     if (scalers.length !== model.replicas) {
       throw new RangeError(`DesignModel: ${scalers.length} scalers for ${model.replicas} members`);
     }
@@ -176,22 +176,28 @@ export class DesignModel {
     if (passes > 0) this.setMaskStep(maskStep);
     const lead = R === 1 ? [] : [R];
     const x = this.#perMember(comp);
-    const axis = x.rank - 1;
-    // The model's encode, split at the first dropout layers (nn/models/vibann.ts).
-    const r = relu(x);
-    const sx = div(r, clamp(sum(r, axis, true), 1e-8, Infinity));
-    const gate = softmax(m.gate.forward(sx), axis);
-    const e0 = m.enc1.bn.forward(m.enc1.dense.forward(mul(sx, gate)));
-    const p0 = m.pair1.bn.forward(m.pair1.dense.forward(pairwise(sx)));
     const stack = (t: Tensor) => {
       if (S === 1) return t;
       const f = t.shape[t.rank - 1];
       return reshape(broadcastTo(reshape(t, [...lead, 1, b, f]), [...lead, S, b, f]), [...lead, S * b, f]);
     };
-    const enc = m.enc1.drop.forward(stack(e0));
-    const pair = m.pair2.forward(m.pair1.drop.forward(stack(p0)), null);
-    let mu = m.zMu.forward(m.fuse1.forward(concat([enc, pair], axis), null));
-    if (this.#latentMask) mu = mul(mu, tensor(this.#latentMask, [R, 1, m.latentDim], { backend: be }));
+    let mu: Tensor;
+    if (m instanceof VibannReference) {
+      // The reference's encode, split at the first dropout layers (nn/models/vibann.ts).
+      const axis = x.rank - 1;
+      const r = relu(x);
+      const sx = div(r, clamp(sum(r, axis, true), 1e-8, Infinity));
+      const gate = softmax(m.gate.forward(sx), axis);
+      const e0 = m.enc1.bn.forward(m.enc1.dense.forward(mul(sx, gate)));
+      const p0 = m.pair1.bn.forward(m.pair1.dense.forward(pairwise(sx)));
+      const enc = m.enc1.drop.forward(stack(e0));
+      const pair = m.pair2.forward(m.pair1.drop.forward(stack(p0)), null);
+      mu = m.zMu.forward(m.fuse1.forward(concat([enc, pair], axis), null));
+      if (this.#latentMask) mu = mul(mu, tensor(this.#latentMask, [R, 1, m.latentDim], { backend: be }));
+    } else {
+      // Other architectures: the plain encoder on the S stacked copies (it applies the latent mask itself).
+      mu = m.encode(stack(x)).mu;
+    }
     const loads = new Float32Array(R * S * b);
     this.scalers.forEach((sc, k) =>
       loads.fill((load - sc.loadMean) / sc.loadScale, k * S * b, (k + 1) * S * b)
@@ -325,12 +331,14 @@ export function makeLatentTarget(
   decode: (z: Float64Array) => Promise<Float64Array>;
 } {
   const d = dm.latentDim, E = dm.elements, be = dm.backend;
-  const onHost = (o.forward ?? "host") === "host";
+  // The float64 host twin mirrors the reference architecture; other architectures evaluate on the device.
+  const onHost = (o.forward ?? "host") === "host" && dm.model instanceof VibannReference &&
+    (o.decoder ?? dm).model instanceof VibannReference;
   let calls = 0;
   let host: Promise<HostDesignForward> | null = null;
   // The host copy reads the weights once, from the CPU decoder copy when there is one (no device reads).
   const hostForward = () =>
-    host ??= HostDesignForward.create((o.decoder ?? dm).model, (o.decoder ?? dm).scalers);
+    host ??= HostDesignForward.create((o.decoder ?? dm).model as VibannReference, (o.decoder ?? dm).scalers);
   const dec = o.decoder ?? dm;
   const decode = async (z: Float64Array): Promise<Float64Array> => {
     if (onHost) return (await hostForward()).decode(z);

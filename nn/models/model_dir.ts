@@ -19,7 +19,9 @@
  * @module
  */
 import type { Backend } from "../backend.ts";
-import { VibannReference } from "./vibann.ts";
+import type { VibannBase } from "./vibann.ts";
+import { type ArchSpec, archSpecOf, buildVibann, VIBANN_ARCHS, type VibannArch } from "./vibann_factory.ts";
+import type { AttentionArchConfig } from "./vibann_attention.ts";
 import type { MemberScalers } from "./vibann_predict.ts";
 import { type ConformalModel, conformalModelFromJSON } from "../metrics/conformal.ts";
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "../io/safetensors.ts";
@@ -62,7 +64,9 @@ export interface ModelDataRecord {
 /** Contents of config.json (snake_case, as on disk; `conformal` with its ∞ quantiles restored). */
 export interface ModelDirConfig {
   format: typeof MODEL_DIR_FORMAT;
-  arch: "reference";
+  arch: VibannArch;
+  /** Options of the `attention` architecture (absent for `reference`). */
+  attention?: AttentionArchConfig;
   /** Element symbols in input order. */
   elements: string[];
   /** Largest member latent size (the width of the latent tensors). */
@@ -110,7 +114,7 @@ export interface ModelDirInput {
 /** A loaded model directory. */
 export interface LoadedModel {
   /** All members, in inference mode. */
-  model: VibannReference;
+  model: VibannBase;
   config: ModelDirConfig;
 }
 
@@ -137,7 +141,7 @@ function fileShape(name: string, shape: readonly number[], replicas: number): nu
  * Every tensor of `model` under its name with its on-disk shape (see the module docs). Used to build and to check
  * weight files, including the Keras import.
  */
-export function weightFileShapes(model: VibannReference): Record<string, number[]> {
+export function weightFileShapes(model: VibannBase): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const { name, tensor } of model.namedTensors()) {
     if (Object.hasOwn(out, name)) throw new Error(`weightFileShapes: tensor name '${name}' is used twice`);
@@ -148,7 +152,7 @@ export function weightFileShapes(model: VibannReference): Record<string, number[
 
 /** Reads every tensor of `model` as float32 (one device read each, overlapped). */
 export async function readModelTensors(
-  model: VibannReference,
+  model: VibannBase,
 ): Promise<Record<string, { shape: number[]; data: Float32Array }>> {
   const shapes = weightFileShapes(model);
   const named = model.namedTensors();
@@ -211,7 +215,7 @@ export async function writeJsonAtomic(path: string, obj: unknown): Promise<void>
   await writeFileAtomic(path, prettyJson(obj) + "\n");
 }
 
-function checkInput(model: VibannReference, input: ModelDirInput): void {
+function checkInput(model: VibannBase, input: ModelDirInput): void {
   const R = model.replicas;
   const fail = (what: string): never => {
     throw new Error(`saveModelDir: ${what}`);
@@ -253,7 +257,7 @@ function checkInput(model: VibannReference, input: ModelDirInput): void {
  */
 export async function saveModelDir(
   dir: string,
-  model: VibannReference,
+  model: VibannBase,
   input: ModelDirInput,
 ): Promise<ModelDirConfig> {
   checkInput(model, input);
@@ -272,13 +276,13 @@ export async function saveModelDir(
   const weights = await encodeSafetensors(tensors, { format: MODEL_DIR_FORMAT });
   const config: ModelDirConfig = {
     format: MODEL_DIR_FORMAT,
-    arch: "reference",
+    ...archFields(archSpecOf(model, input.elements)),
     elements: [...input.elements],
     latent_dim: model.latentDim,
     latent_dims: [...model.latentDims],
     dropout: [...model.dropoutRates],
     members: R,
-    bn_eps: model.enc1.bn.eps,
+    bn_eps: model.load1.bn.eps,
     options: input.options ?? {},
     data: input.data ?? null,
     load_range: [input.loadRange[0], input.loadRange[1]],
@@ -329,7 +333,13 @@ export function parseModelConfig(json: unknown, where: string): ModelDirConfig {
       }, expected '${MODEL_DIR_FORMAT}'`,
     );
   }
-  if (o.arch !== "reference") bad("arch", `must be "reference", got ${JSON.stringify(o.arch)}`);
+  if (!VIBANN_ARCHS.includes(o.arch as VibannArch)) {
+    bad(
+      "arch",
+      `must be one of ${VIBANN_ARCHS.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(o.arch)}`,
+    );
+  }
+  const attention = o.arch === "attention" ? parseAttentionConfig(o.attention, bad) : undefined;
   const int = (field: string, min: number): number => {
     const v = o[field];
     return Number.isInteger(v) && (v as number) >= min
@@ -419,7 +429,8 @@ export function parseModelConfig(json: unknown, where: string): ModelDirConfig {
   }
   return {
     format: MODEL_DIR_FORMAT,
-    arch: "reference",
+    arch: o.arch as VibannArch,
+    ...(attention ? { attention } : {}),
     elements: elements as string[],
     latent_dim: L,
     latent_dims: latentDims,
@@ -468,8 +479,7 @@ export async function loadModelDir(
   const path = join(dir, WEIGHTS_FILE);
   const bytes = await readModelFile(path, "model weights");
   const R = config.members;
-  const model = new VibannReference({
-    elements: config.elements.length,
+  const model = buildVibann(archSpecFromConfig(config), {
     latentDim: config.latent_dims,
     dropout: config.dropout,
     replicas: R,
@@ -503,4 +513,41 @@ export async function loadModelDir(
   }
   model.eval();
   return { model, config };
+}
+
+/** The `arch` (and `attention`) fields of config.json for a model of `spec`. */
+function archFields(spec: ArchSpec): { arch: VibannArch; attention?: AttentionArchConfig } {
+  return spec.arch === "attention"
+    ? { arch: "attention", attention: spec.attention as AttentionArchConfig }
+    : {
+      arch: "reference",
+    };
+}
+
+/** The architecture a config describes. */
+export function archSpecFromConfig(config: ModelDirConfig): ArchSpec {
+  return { arch: config.arch, attention: config.attention, elementSymbols: config.elements };
+}
+
+/** Validates the `attention` object of config.json. */
+function parseAttentionConfig(v: unknown, bad: (field: string, why: string) => never): AttentionArchConfig {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) bad("attention", "must be an object");
+  const a = v as Record<string, unknown>;
+  const int = (k: string) =>
+    Number.isInteger(a[k]) && (a[k] as number) >= 1
+      ? a[k] as number
+      : bad(`attention.${k}`, "must be an integer ≥ 1");
+  const bool = (k: string) =>
+    typeof a[k] === "boolean" ? a[k] as boolean : bad(`attention.${k}`, "must be true or false");
+  const c = {
+    tokens: int("tokens"),
+    dModel: int("dModel"),
+    heads: int("heads"),
+    layers: int("layers"),
+    ffn: int("ffn"),
+    elementFeatures: bool("elementFeatures"),
+    pairwise: bool("pairwise"),
+  };
+  if (c.dModel % c.heads !== 0) bad("attention.heads", "must divide attention.dModel");
+  return c;
 }

@@ -64,7 +64,7 @@ export interface VibannOutputs {
 }
 
 /** One hidden block: Dense-ReLU → BatchNorm → dropout (fused into matmul + one batch-norm kernel in training). */
-class Block extends Module {
+export class Block extends Module {
   readonly dense: Dense;
   readonly bn: BatchNorm1d;
   readonly drop: Dropout;
@@ -109,8 +109,24 @@ class Block extends Module {
   }
 }
 
-/** The reference architecture. */
-export class VibannReference extends Module {
+/** Options shared by the hidden blocks of a VIBANN network. */
+export type BlockOptions =
+  & { replicas: number; seed: number; dropout: number | readonly number[]; stream: number }
+  & Pick<VibannOptions, "bnEps" | "bnMomentum" | "backend">;
+
+/** A parameter or state tensor under its Keras-style name. */
+export type NamedTensor = { name: string; tensor: Tensor; state?: StateTensor };
+
+/**
+ * What every VIBANN architecture shares: the simplex projection, the Gaussian VIB heads (μ, logσ²) on a 64-wide
+ * composition feature, the load branch, the hardness head on [z, load features] and the softmax composition
+ * decoder, with the replica axis and per-replica latent masks. An architecture supplies only
+ * {@link VibannBase.encodeFeatures} (composition → 64 features and per-element weights) and its own named tensors,
+ * so training, prediction, model directories and latent design work unchanged for every architecture.
+ */
+export abstract class VibannBase extends Module {
+  /** Architecture tag stored in model directories. */
+  abstract readonly arch: string;
   readonly elements: number;
   /** Largest latent size (the width of the latent tensors). */
   readonly latentDim: number;
@@ -119,11 +135,6 @@ export class VibannReference extends Module {
   readonly dropoutRates: readonly number[];
   readonly replicas: number;
   readonly seed: number;
-  readonly gate: Dense;
-  readonly enc1: Block;
-  readonly pair1: Block;
-  readonly pair2: Block;
-  readonly fuse1: Block;
   readonly zMu: Dense;
   readonly zLogvar: Dense;
   readonly load1: Block;
@@ -137,7 +148,7 @@ export class VibannReference extends Module {
   /** [R, 1, L] 0/1 mask of each replica's latent dimensions, or null when all replicas use L. */
   readonly #latentMask: Tensor | null;
 
-  constructor(o: VibannOptions) {
+  protected constructor(o: VibannOptions) {
     super();
     const be = o.backend ?? getBackend();
     const R = this.replicas = o.replicas ?? 1;
@@ -153,27 +164,16 @@ export class VibannReference extends Module {
       if (!(Number.isInteger(l) && l >= 1)) throw new ShapeError(`VIBANN: latent size must be ≥ 1, got ${l}`);
     }
     const L = this.latentDim = Math.max(...this.latentDims);
-    const seed = this.seed = o.seed ?? 0;
-    const drop = R > 1 ? this.dropoutRates : this.dropoutRates[0];
-    let stream = 0;
-    const s = (k: number) => (seed + k * 104729) >>> 0;
-    const blk = (name: string, bn: string, i: number, n: number, k: number) =>
-      new Block(name, bn, i, n, { ...o, replicas: R, seed: s(k), dropout: drop, stream: 100 + stream++ });
-    const dense = (i: number, n: number, k: number) =>
-      new Dense(i, n, { replicas: R, seed: s(k), backend: be });
-    this.gate = dense(E, E, 1);
-    this.enc1 = blk("Comp_Enc_D1", "Comp_Enc_BN1", E, 64, 2);
-    this.pair1 = blk("Comp_Pair_D1", "Comp_Pair_BN1", (E * (E - 1)) / 2, 128, 3);
-    this.pair2 = blk("Comp_Pair_D2", "Comp_Pair_BN2", 128, 64, 4);
-    this.fuse1 = blk("Comp_Fuse_D1", "Comp_Fuse_BN1", 128, 64, 5);
-    this.zMu = dense(64, L, 6);
-    this.zLogvar = dense(64, L, 7);
-    this.load1 = blk("Load_Enc_D1", "Load_Enc_BN1", 1, 32, 8);
-    this.hard1 = blk("Hard_Trunk_D1", "Hard_Trunk_BN1", L + 32, 64, 9);
-    this.out = dense(64, 1, 10);
-    this.dec1 = blk("Comp_Dec_D1", "Comp_Dec_BN1", L, 128, 11);
-    this.dec2 = blk("Comp_Dec_D2", "Comp_Dec_BN2", 128, 64, 12);
-    this.recon = dense(64, E, 13);
+    this.seed = o.seed ?? 0;
+    // Seeds 6–13 and dropout streams 104–107 are the reference's (its encoder uses 1–5 and 100–103).
+    this.zMu = this.dense(o, 64, L, 6);
+    this.zLogvar = this.dense(o, 64, L, 7);
+    this.load1 = this.block(o, "Load_Enc_D1", "Load_Enc_BN1", 1, 32, 8, 104);
+    this.hard1 = this.block(o, "Hard_Trunk_D1", "Hard_Trunk_BN1", L + 32, 64, 9, 105);
+    this.out = this.dense(o, 64, 1, 10);
+    this.dec1 = this.block(o, "Comp_Dec_D1", "Comp_Dec_BN1", L, 128, 11, 106);
+    this.dec2 = this.block(o, "Comp_Dec_D2", "Comp_Dec_BN2", 128, 64, 12, 107);
+    this.recon = this.dense(o, 64, E, 13);
     if (this.latentDims.some((l) => l !== L)) {
       const m = new Float32Array(R * L);
       this.latentDims.forEach((l, r) => m.fill(1, r * L, r * L + l));
@@ -181,12 +181,43 @@ export class VibannReference extends Module {
     } else this.#latentMask = null;
   }
 
+  /** Seed of the k-th layer (as the reference numbers them). */
+  protected layerSeed(k: number): number {
+    return ((this.seed ?? 0) + k * 104729) >>> 0;
+  }
+
+  /** A Dense layer (replicated) with the k-th layer seed. */
+  protected dense(o: VibannOptions, inF: number, outF: number, k: number): Dense {
+    return new Dense(inF, outF, { replicas: o.replicas ?? 1, seed: this.layerSeed(k), backend: o.backend });
+  }
+
+  /** A Dense-ReLU → BatchNorm → dropout block with the k-th layer seed and dropout stream `stream`. */
+  protected block(
+    o: VibannOptions,
+    name: string,
+    bn: string,
+    inF: number,
+    outF: number,
+    k: number,
+    stream: number,
+  ) {
+    const R = o.replicas ?? 1;
+    const drop = R > 1 ? this.dropoutRates : this.dropoutRates[0];
+    return new Block(name, bn, inF, outF, {
+      ...o,
+      replicas: R,
+      seed: this.layerSeed(k),
+      dropout: drop,
+      stream,
+    });
+  }
+
   /** Rank of the inputs (2 for one replica, 3 with replicas). */
   get inputRank(): number {
     return this.replicas > 1 ? 3 : 2;
   }
 
-  #checkInput(what: string, x: Tensor, features: number): void {
+  protected checkInput(what: string, x: Tensor, features: number): void {
     const r = this.inputRank;
     if (x.rank !== r || x.shape[r - 1] !== features || (r === 3 && x.shape[0] !== this.replicas)) {
       throw new ShapeError(
@@ -198,18 +229,21 @@ export class VibannReference extends Module {
   }
 
   /**
-   * Composition encoder: simplex projection, gate, encoder and pairwise branches, fusion, latent heads.
+   * The architecture's composition encoder: simplex-projected composition s [.., B, E] → 64 features [.., B, 64]
+   * and per-element weights [.., B, E] (the gate, or the pooled attention weights).
+   */
+  protected abstract encodeFeatures(s: Tensor, mask: Tensor | null): { h: Tensor; gate: Tensor };
+
+  /**
+   * Composition encoder: simplex projection, the architecture's feature encoder, latent heads.
    * `mask` ([.., B, 1], 1 = real row) restricts BatchNorm statistics to real rows in training.
    */
   encode(comp: Tensor, mask: Tensor | null = null): { s: Tensor; gate: Tensor; mu: Tensor; logvar: Tensor } {
-    this.#checkInput("composition", comp, this.elements);
+    this.checkInput("composition", comp, this.elements);
     const axis = comp.rank - 1;
     const r = relu(comp);
     const s = div(r, clamp(sum(r, axis, true), 1e-8, Infinity));
-    const gate = softmax(this.gate.forward(s), axis);
-    const e = this.enc1.forward(mul(s, gate), mask);
-    const p = this.pair2.forward(this.pair1.forward(pairwise(s), mask), mask);
-    const h = this.fuse1.forward(concat([e, p], axis), mask);
+    const { h, gate } = this.encodeFeatures(s, mask);
     let mu = this.zMu.forward(h);
     let logvar = this.zLogvar.forward(h);
     if (this.#latentMask) {
@@ -221,7 +255,7 @@ export class VibannReference extends Module {
 
   /** Hardness head: standardised HV from a latent z [.., B, L] and the standardised load [.., B, 1]. */
   head(z: Tensor, load: Tensor, mask: Tensor | null = null): Tensor {
-    this.#checkInput("load", load, 1);
+    this.checkInput("load", load, 1);
     const f = this.load1.forward(load, mask);
     const t = this.hard1.forward(concat([z, f], z.rank - 1), mask);
     return this.out.forward(t);
@@ -250,41 +284,19 @@ export class VibannReference extends Module {
     return { y, gate, mu, logvar, z, kl, recon };
   }
 
-  /**
-   * Every parameter and state tensor under its Keras-style name (`<layer>/kernel|bias|gamma|beta|moving_mean|
-   * moving_variance`), in a stable order.
-   */
-  namedTensors(): { name: string; tensor: Tensor; state?: StateTensor }[] {
-    const out: { name: string; tensor: Tensor; state?: StateTensor }[] = [];
-    const dense = (name: string, d: Dense) => {
-      out.push({ name: `${name}/kernel`, tensor: d.weight });
-      out.push({ name: `${name}/bias`, tensor: d.bias! });
-    };
-    const block = (b: Block) => {
-      dense(b.name, b.dense);
-      out.push({ name: `${b.bnName}/gamma`, tensor: b.bn.gamma });
-      out.push({ name: `${b.bnName}/beta`, tensor: b.bn.beta });
-      out.push({ name: `${b.bnName}/moving_mean`, tensor: b.bn.runningMean.value, state: b.bn.runningMean });
-      out.push({
-        name: `${b.bnName}/moving_variance`,
-        tensor: b.bn.runningVar.value,
-        state: b.bn.runningVar,
-      });
-    };
-    dense("Comp_Attention", this.gate);
-    block(this.enc1);
-    block(this.pair1);
-    block(this.pair2);
-    block(this.fuse1);
-    dense("z_mu", this.zMu);
-    dense("z_logvar", this.zLogvar);
-    block(this.load1);
-    block(this.hard1);
-    dense("Output_Layer", this.out);
-    block(this.dec1);
-    block(this.dec2);
-    dense("Comp_Recon", this.recon);
-    return out;
+  /** Every parameter and state tensor under its Keras-style name, in a stable order (the model-file layout). */
+  abstract namedTensors(): NamedTensor[];
+
+  /** The encoder-independent tensors (latent heads, load branch, hardness head, decoder), in the reference order. */
+  protected sharedNamedTensors(out: NamedTensor[]): void {
+    namedDense(out, "z_mu", this.zMu);
+    namedDense(out, "z_logvar", this.zLogvar);
+    namedBlock(out, this.load1);
+    namedBlock(out, this.hard1);
+    namedDense(out, "Output_Layer", this.out);
+    namedBlock(out, this.dec1);
+    namedBlock(out, this.dec2);
+    namedDense(out, "Comp_Recon", this.recon);
   }
 
   /** Sets the dropout rate of every dropout layer (single-replica models; e.g. after import). */
@@ -296,5 +308,63 @@ export class VibannReference extends Module {
   override dispose(): void {
     super.dispose();
     this.#latentMask?.dispose();
+  }
+}
+
+/** Appends a Dense layer's kernel and (when it has one) bias. */
+export function namedDense(out: NamedTensor[], name: string, d: Dense): void {
+  out.push({ name: `${name}/kernel`, tensor: d.weight });
+  if (d.bias) out.push({ name: `${name}/bias`, tensor: d.bias });
+}
+
+/** Appends a block's Dense and BatchNorm tensors (gamma, beta, moving statistics). */
+export function namedBlock(out: NamedTensor[], b: Block): void {
+  namedDense(out, b.name, b.dense);
+  out.push({ name: `${b.bnName}/gamma`, tensor: b.bn.gamma });
+  out.push({ name: `${b.bnName}/beta`, tensor: b.bn.beta });
+  out.push({ name: `${b.bnName}/moving_mean`, tensor: b.bn.runningMean.value, state: b.bn.runningMean });
+  out.push({ name: `${b.bnName}/moving_variance`, tensor: b.bn.runningVar.value, state: b.bn.runningVar });
+}
+
+/** The reference architecture: softmax gate ⊙ composition → Dense 64, pairwise products → 128 → 64, fuse → 64. */
+export class VibannReference extends VibannBase {
+  readonly arch = "reference";
+  readonly gate: Dense;
+  readonly enc1: Block;
+  readonly pair1: Block;
+  readonly pair2: Block;
+  readonly fuse1: Block;
+
+  constructor(o: VibannOptions) {
+    super(o);
+    const E = this.elements;
+    this.gate = this.dense(o, E, E, 1);
+    this.enc1 = this.block(o, "Comp_Enc_D1", "Comp_Enc_BN1", E, 64, 2, 100);
+    this.pair1 = this.block(o, "Comp_Pair_D1", "Comp_Pair_BN1", (E * (E - 1)) / 2, 128, 3, 101);
+    this.pair2 = this.block(o, "Comp_Pair_D2", "Comp_Pair_BN2", 128, 64, 4, 102);
+    this.fuse1 = this.block(o, "Comp_Fuse_D1", "Comp_Fuse_BN1", 128, 64, 5, 103);
+  }
+
+  protected encodeFeatures(s: Tensor, mask: Tensor | null): { h: Tensor; gate: Tensor } {
+    const axis = s.rank - 1;
+    const gate = softmax(this.gate.forward(s), axis);
+    const e = this.enc1.forward(mul(s, gate), mask);
+    const p = this.pair2.forward(this.pair1.forward(pairwise(s), mask), mask);
+    return { h: this.fuse1.forward(concat([e, p], axis), mask), gate };
+  }
+
+  /**
+   * Every parameter and state tensor under its Keras-style name (`<layer>/kernel|bias|gamma|beta|moving_mean|
+   * moving_variance`), in a stable order.
+   */
+  namedTensors(): NamedTensor[] {
+    const out: NamedTensor[] = [];
+    namedDense(out, "Comp_Attention", this.gate);
+    namedBlock(out, this.enc1);
+    namedBlock(out, this.pair1);
+    namedBlock(out, this.pair2);
+    namedBlock(out, this.fuse1);
+    this.sharedNamedTensors(out);
+    return out;
   }
 }

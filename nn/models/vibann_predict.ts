@@ -7,7 +7,7 @@
 import type { Backend } from "../backend.ts";
 import { noGrad } from "../autodiff.ts";
 import { scope } from "../scope.ts";
-import type { VibannReference } from "./vibann.ts";
+import type { VibannBase } from "./vibann.ts";
 
 /** Standardisation constants of one member. */
 export interface MemberScalers {
@@ -46,7 +46,7 @@ export interface PredictOptions {
  */
 export async function predictVibann(
   be: Backend,
-  model: VibannReference,
+  model: VibannBase,
   scalers: readonly MemberScalers[],
   comp: Float32Array,
   load: ArrayLike<number>,

@@ -12,7 +12,8 @@ import { gradients, noGrad } from "../autodiff.ts";
 import { keep, scope } from "../scope.ts";
 import { Adam } from "../optim/adam.ts";
 import { replicaSeed } from "../layers/dense.ts";
-import { VibannReference } from "../models/vibann.ts";
+import type { VibannBase } from "../models/vibann.ts";
+import { type ArchSpec, buildVibann } from "../models/vibann_factory.ts";
 import { add, affine, exp, mul, square, sub } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
 import { concat } from "../ops/movement.ts";
@@ -76,6 +77,8 @@ export interface VibannTrainOptions {
   reconWeight?: number;
   /** Per-epoch callback with one log per replica (called in order, at most one epoch behind the device). */
   onEpoch?: (epoch: number, logs: EpochLog[]) => void;
+  /** Architecture (default: `reference`). */
+  arch?: ArchSpec;
 }
 
 /** One replica's numbers for one epoch. */
@@ -115,7 +118,7 @@ export interface ReplicaScalers {
 
 /** Result of a run: the model with every replica's best weights restored. */
 export interface VibannTrainResult {
-  model: VibannReference;
+  model: VibannBase;
   scalers: ReplicaScalers[];
   curves: EpochLog[][];
   bestEpoch: number[];
@@ -173,8 +176,13 @@ export async function trainVibann(
     yScaled: scalers.map((s) => Float32Array.from(data.hv, (v) => (v - s.yMean) / s.yScale)),
     weight: Float32Array.from(data.weight),
   };
-  const model = new VibannReference({
-    elements: E,
+  const arch = o.arch ?? { arch: "reference", elementSymbols: Array.from({ length: E }, (_, i) => `e${i}`) };
+  if (arch.elementSymbols.length !== E) {
+    throw new RangeError(
+      `trainVibann: ${arch.elementSymbols.length} element symbols for ${E} composition columns`,
+    );
+  }
+  const model = buildVibann(arch, {
     latentDim: plans.map((p) => p.latentDim),
     dropout: plans.map((p) => p.dropout),
     replicas: R,
@@ -401,7 +409,7 @@ export async function trainVibann(
  */
 function trainStep(
   be: Backend,
-  model: VibannReference,
+  model: VibannBase,
   adam: Adam,
   params: Tensor[],
   buf: Tensor,

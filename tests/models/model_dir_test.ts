@@ -3,7 +3,7 @@
  * layout (names, shapes, checksums), refusal of damaged or inconsistent directories, and the atomic replacement rules.
  */
 import { CpuBackend } from "../../nn/cpu_backend.ts";
-import { VibannReference } from "../../nn/models/vibann.ts";
+import { type VibannBase, VibannReference } from "../../nn/models/vibann.ts";
 import { predictVibann } from "../../nn/models/vibann_predict.ts";
 import {
   CONFIG_FILE,
@@ -60,7 +60,7 @@ function input(R: number): ModelDirInput {
 }
 
 /** Expects the directory's model to have exactly `want`'s tensors, byte for byte. */
-async function assertSameTensors(got: VibannReference, want: VibannReference): Promise<void> {
+async function assertSameTensors(got: VibannBase, want: VibannBase): Promise<void> {
   const a = await readModelTensors(got), b = await readModelTensors(want);
   assertEquals(Object.keys(a), Object.keys(b));
   for (const name of Object.keys(b)) {
