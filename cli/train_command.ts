@@ -5,6 +5,8 @@
  * stdout holds exactly one JSON object.
  * @module
  */
+import { VIBANN_ARCHS, type VibannArch } from "../nn/models/vibann_factory.ts";
+import { ATTENTION_LIMITS } from "../nn/ops/fused.ts";
 import { type Command, intFlag, numberFlag, stringFlag as str, timestamp } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
@@ -59,6 +61,17 @@ async function writeCsv(path: string, header: string[], rows: (string | number |
   );
 }
 
+/** The most elements present in any row of a row-major [n, E] fraction matrix. */
+function maxElementCount(fractions: ArrayLike<number>, E: number): number {
+  let most = 0;
+  for (let i = 0; i < fractions.length; i += E) {
+    let k = 0;
+    for (let e = 0; e < E; e++) if (fractions[i + e] > 0) k++;
+    most = Math.max(most, k);
+  }
+  return most;
+}
+
 export const trainCommand: Command = {
   name: "train",
   summary: "train the VIBANN hardness model (holdout or CV, seeds, search) and write a model directory",
@@ -69,7 +82,21 @@ export const trainCommand: Command = {
       value: "PATH",
       help: "hardness CSV (default: ALLOY_DATA_DIR, cache or download)",
     },
-    arch: { type: "string", value: "reference", default: "reference", help: "architecture" },
+    arch: {
+      type: "string",
+      value: "reference|attention",
+      default: "reference",
+      help: "architecture: the published gate + pairwise network, or element-token attention",
+    },
+    tokens: { type: "string", value: "T", default: "8", help: "attention: element-token slots per alloy" },
+    "d-model": { type: "string", value: "D", default: "64", help: "attention: token width" },
+    heads: { type: "string", value: "H", default: "4", help: "attention: heads (must divide --d-model)" },
+    layers: { type: "string", value: "N", default: "2", help: "attention: self-attention layers" },
+    "no-pairwise": { type: "boolean", help: "attention: without the pairwise-product branch (ablation)" },
+    "no-element-features": {
+      type: "boolean",
+      help: "attention: tokens without element-property features (ablation)",
+    },
     protocol: { type: "string", value: "holdout|cv", default: "holdout", help: "evaluation protocol" },
     folds: {
       type: "string",
@@ -125,8 +152,30 @@ export const trainCommand: Command = {
     quiet: { type: "boolean", short: "q", help: "no progress bar" },
   },
   async run(flags: Flags): Promise<number> {
-    if (str(flags, "arch") !== "reference") {
-      throw new UserError(`flag --arch: only 'reference' is available, got '${str(flags, "arch")}'`);
+    const archName = str(flags, "arch") as VibannArch;
+    if (!VIBANN_ARCHS.includes(archName)) {
+      throw new UserError(`flag --arch: expected ${VIBANN_ARCHS.join(" or ")}, got '${archName}'`);
+    }
+    const dModel = intFlag(flags, "d-model", 64, 1), heads = intFlag(flags, "heads", 4, 1);
+    if (dModel % heads !== 0) {
+      throw new UserError(`flag --heads: ${heads} does not divide --d-model ${dModel}`);
+    }
+    if (heads > ATTENTION_LIMITS.maxHeads || dModel / heads > ATTENTION_LIMITS.maxHeadDim) {
+      throw new UserError(
+        `flag --heads: at most ${ATTENTION_LIMITS.maxHeads} heads of width ≤ ${ATTENTION_LIMITS.maxHeadDim} (--d-model / --heads)`,
+      );
+    }
+    const attention = {
+      tokens: intFlag(flags, "tokens", 8, 1),
+      dModel,
+      heads,
+      layers: intFlag(flags, "layers", 2, 1),
+      ffn: 2 * dModel,
+      elementFeatures: !flags["no-element-features"],
+      pairwise: !flags["no-pairwise"],
+    };
+    if (attention.tokens > ATTENTION_LIMITS.maxSeq) {
+      throw new UserError(`flag --tokens: at most ${ATTENTION_LIMITS.maxSeq}, got ${attention.tokens}`);
     }
     const protocol = str(flags, "protocol")!;
     if (protocol !== "holdout" && protocol !== "cv") {
@@ -184,6 +233,13 @@ export const trainCommand: Command = {
     const trainRows = protocol === "holdout" ? [...outers[0].fit, ...outers[0].es] : undefined;
     const w = familyWeights(ds.families, { mode: weightMode, ...(trainRows ? { trainRows } : {}) });
     const E = ds.elementColumns.length;
+    const maxElements = maxElementCount(ds.fractions, E);
+    if (archName === "attention" && maxElements > attention.tokens) {
+      console.error(
+        `notice: some alloys have ${maxElements} elements but --tokens is ${attention.tokens}: their smallest fractions are not tokens`,
+      );
+    }
+    trainOpts.arch = { arch: archName, elementSymbols: ds.elementColumns, attention };
     const data: HardnessArrays = {
       comp: Float32Array.from(ds.fractions),
       elements: E,
@@ -393,7 +449,8 @@ export const trainCommand: Command = {
     }));
     const metrics = {
       protocol,
-      arch: "reference",
+      arch: archName,
+      ...(archName === "attention" ? { attention } : {}),
       metrics: ev.metrics,
       metrics_std: ev.metricsStd,
       rmse_ci95: ev.rmseCi,
