@@ -23,6 +23,7 @@ import { formulaToVector } from "../data/formula.ts";
 import { writeFileAtomic } from "../data/atomic_write.ts";
 import { loadModelDir, memberScalers, readModelConfig } from "../nn/models/model_dir.ts";
 import { memberMean, predictVibann } from "../nn/models/vibann_predict.ts";
+import { alloyAttentionMaps, attentionMapsCsv } from "../nn/models/attention_maps.ts";
 import { summarizeMcSamples } from "../nn/metrics/mc_summary.ts";
 import { conformalInterval } from "../nn/metrics/conformal.ts";
 import {
@@ -238,10 +239,18 @@ async function vibannOutput(
   be: Backend,
   mc: number,
   seed: number,
+  attentionPath?: string,
 ): Promise<PredictOutput> {
   const { model, config: cfg } = await loadModelDir(dir, be, { seed });
   try {
     const comp = Float32Array.from(input.comp);
+    if (attentionPath !== undefined) {
+      const maps = await alloyAttentionMaps(be, model, comp, cfg.elements);
+      const text = /\.json$/i.test(attentionPath)
+        ? JSON.stringify({ model: dir, arch: cfg.arch, labels: input.labels, alloys: maps }) + "\n"
+        : attentionMapsCsv(maps, input.labels);
+      await writeFileAtomic(attentionPath, text);
+    }
     const p = await predictVibann(be, model, memberScalers(cfg), comp, input.loads, { mc });
     if (!p.samples) return { mean: memberMean(p) };
     const s = summarizeMcSamples(p.samples, p.members * p.mc, { levels: [], z: LCB_Z });
@@ -284,7 +293,8 @@ async function baselineOutput(dir: string, input: PredictInput, be: Backend): Pr
 export const predictCommand: Command = {
   name: "predict",
   summary: "predict hardness (HV) with a model directory, for a formula or a CSV of compositions",
-  usage: "--model DIR (--formula F --load L | --csv IN --out OUT) [--mc S] [--seed N] [--json]",
+  usage:
+    "--model DIR (--formula F --load L | --csv IN --out OUT) [--mc S] [--seed N] [--attention FILE] [--json]",
   flags: {
     model: {
       type: "string",
@@ -314,6 +324,12 @@ export const predictCommand: Command = {
         "MC-dropout passes per member: hv_mean = MC mean; adds hv_std, hv_lcb (+ hv_lo90/hv_hi90 if calibrated)",
     },
     seed: { type: "string", value: "N", help: "seed of the MC-dropout masks (default 0)" },
+    attention: {
+      type: "string",
+      value: "FILE",
+      help:
+        "also write per-alloy attention (.csv long format or .json): element weights (gate or pooled) and, for --arch attention, every head's token map",
+    },
     json: { type: "boolean", help: "print one JSON object on stdout" },
   },
   async run(flags: Flags, positionals: string[]): Promise<number> {
@@ -335,11 +351,18 @@ export const predictCommand: Command = {
     }
     if (csvPath !== undefined && outPath === undefined) throw new UserError("predict: --csv needs --out OUT");
     const mc = flags.mc === undefined ? 0 : intFlag(flags, "mc", 0, 1, MAX_MC);
+    const attentionPath = stringFlag(flags, "attention");
+    if (attentionPath !== undefined && !/\.(csv|json)$/i.test(attentionPath)) {
+      throw new UserError(`flag --attention: expected a .csv or .json file name, got '${attentionPath}'`);
+    }
     const seed = intFlag(flags, "seed", 0, 0, 0xffffffff);
     const json = flags.json === true;
 
     // Inputs are validated before the device is opened, so bad input fails fast.
     const baseline = (await readConfigFormat(dir))?.startsWith("alloy-baseline/") ?? false;
+    if (baseline && attentionPath !== undefined) {
+      throw new UserError(`flag --attention: ${dir} is a baseline model directory; it has no attention`);
+    }
     if (baseline && flags.mc !== undefined) {
       throw new UserError(
         `flag --mc: ${dir} is a baseline model directory; MC dropout applies to VIBANN models`,
@@ -354,7 +377,7 @@ export const predictCommand: Command = {
     const be = await openDevice(flags);
     const out = baseline
       ? await baselineOutput(dir, input, be)
-      : await vibannOutput(dir, input, be, mc, seed);
+      : await vibannOutput(dir, input, be, mc, seed, attentionPath);
 
     if (input.csv) await writeFileAtomic(outPath!, outputCsv(input, out));
     if (json) {
@@ -362,10 +385,12 @@ export const predictCommand: Command = {
         ? { model: dir, kind: (config as BaselineDirConfig).kind, rows: jsonRows(input, out) }
         : { model: dir, mc, rows: jsonRows(input, out) };
       if (outPath) obj.out = outPath;
+      if (attentionPath) obj.attention = attentionPath;
       console.log(JSON.stringify(obj));
     } else {
       console.log(textTable(input, out));
       if (outPath) console.log(`wrote ${outPath} (${input.loads.length} rows)`);
+      if (attentionPath) console.log(`wrote ${attentionPath} (attention maps)`);
     }
     return 0;
   },

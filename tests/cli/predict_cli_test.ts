@@ -274,3 +274,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "cli predict --attention: per-alloy gate weights as JSON and CSV (published model), bad file names",
+  ignore: NO_PUBLISHED,
+  async fn() {
+    await withModel(async ({ tmp, model }) => {
+      const jsonPath = join(tmp, "att.json"), csvPath = join(tmp, "att.csv");
+      const args = ["--model", model, "--formula", "Al86Co2Cu6Y6", "--load", "0.245"];
+      const r = stdoutJson(await predict(...args, "--attention", jsonPath, "--json"));
+      assertEquals(r.attention, jsonPath);
+      assertNear(r.rows[0].hv_mean, ROW0_HV, 0.01, "hv_mean unchanged");
+      const maps = JSON.parse(Deno.readTextFileSync(jsonPath));
+      assertEquals([maps.arch, maps.labels, maps.alloys.length], ["reference", ["Al86Co2Cu6Y6"], 1]);
+      const a = maps.alloys[0];
+      assertEquals([a.weightKind, [...a.elements].sort()], ["gate", ["Al", "Co", "Cu", "Y"]]);
+      assertNear(a.fractions[a.elements.indexOf("Al")], 0.86, 1e-6, "Al fraction");
+      // The published gate is close to uniform over 56 inputs (reference §2): each weight near 1/56.
+      for (const w of a.weights) assertTrue(w > 0.25 / 56 && w < 4 / 56, `gate ${w}`);
+      assertEquals((await predict(...args, "--attention", csvPath)).code, 0);
+      const csv = parseCsvText(Deno.readTextFileSync(csvPath), csvPath);
+      assertEquals(csv.records.length, 4);
+      csv.records.forEach((rec, i) => assertNear(Number(rec.cells[9]), a.weights[i], 1e-6, "CSV = JSON"));
+      assertCliError(
+        await predict(...args, "--attention", join(tmp, "att.txt")),
+        "flag --attention",
+        ".csv or .json",
+      );
+    });
+  },
+});
