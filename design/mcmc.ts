@@ -119,8 +119,25 @@ export interface StepInfo {
   logAlpha: Float64Array;
   /** Which chains accepted at this step. */
   accepted: Uint8Array;
+  /** Which chains proposed a jump (independence proposal) at this step. */
+  jumped: Uint8Array;
   /** Samples kept so far per chain (the same for every chain). */
   kept: number;
+}
+
+/**
+ * Independence proposals ("jumps") mixed into the local moves: at each step a chain proposes, with probability
+ * `probability`, a draw z' ~ q that does not depend on its state, with the Hastings term log q(z) − log q(z').
+ * With q a global density (the latent prior) a chain can leave a basin (an alloy family) that the local moves
+ * cannot cross; a mixture of kernels that each leave the target invariant leaves it invariant too.
+ */
+export interface JumpProposal {
+  /** Probability of a jump per chain and step, in [0, 1). */
+  probability: number;
+  /** Writes one draw of q into out[offset .. offset + d). */
+  sample(rng: Rng, out: Float64Array, offset: number): void;
+  /** log q of the state z[offset .. offset + d). */
+  logDensity(z: Float64Array, offset: number): number;
 }
 
 /** Options of {@link runChains}. */
@@ -148,6 +165,8 @@ export interface McmcOptions {
   /** Acceptance the adaptation aims at (default 0.3 for "rw", 0.57 for "mala"). */
   targetAcceptance?: number;
   repulsion?: RepulsionOptions;
+  /** Independence jumps mixed into the local moves (default none); never adapt the step size. */
+  jump?: JumpProposal;
   /** Re-evaluate the current states when phase.burnIn / phase.tempered change (default true). */
   reevaluateOnPhaseChange?: boolean;
   onStep?: (info: StepInfo) => void | Promise<void>;
@@ -184,6 +203,8 @@ export interface McmcResult {
   stepSize: Float64Array;
   /** Final states C × d and their log-target. */
   final: { z: Float64Array; logp: Float64Array };
+  /** Jumps proposed and accepted over the run (0 without {@link McmcOptions.jump}). */
+  jumps: { proposed: number; accepted: number };
   /** Steps actually run (≤ steps). */
   stepsRun: number;
   /** Number of target calls (1 initial + stepsRun + phase-change re-evaluations). */
@@ -466,6 +487,10 @@ export async function runChains(
       throw new UserError(`mcmc option repulsion.strength must be a number ≥ 0, got ${rep.strength}`);
     }
   }
+  const jump = options.jump;
+  if (jump && !(jump.probability >= 0 && jump.probability < 1)) {
+    throw new UserError(`mcmc option jump.probability must be in [0, 1), got ${jump.probability}`);
+  }
   const factors = factorAll(prop.covariances, d);
   const K = factors.length;
   const selector = typeof prop.component === "function" ? prop.component : null;
@@ -543,6 +568,8 @@ export async function runChains(
   const accepted = new Uint8Array(C);
   const logAlphas = new Float64Array(C);
   const accBurn = new Float64Array(C), accPost = new Float64Array(C);
+  const jumping = new Uint8Array(C);
+  let jumpsProposed = 0, jumpsAccepted = 0;
 
   const keepCap = Math.min(keepMax, Math.floor((steps - 1 - burnIn) / thin) + 1);
   const samples = new Float64Array(C * keepCap * d);
@@ -578,6 +605,13 @@ export async function runChains(
     // Propose.
     for (let c = 0; c < C; c++) {
       const o = c * d;
+      // The jump draw comes first and only with jumps on, so runs without them keep their random streams.
+      jumping[c] = jump && jump.probability > 0 && rngs[c].uniform() < jump.probability ? 1 : 0;
+      if (jumping[c]) {
+        jump!.sample(rngs[c], zp, o);
+        jumpsProposed++;
+        continue;
+      }
       normals(rngs[c], eps, o, d);
       const f = factors[comp[c]];
       if (mala) {
@@ -620,7 +654,9 @@ export async function runChains(
         logAlpha = Infinity; // leaving an impossible state (possible only after a phase-change re-evaluation)
       } else {
         logAlpha = (lpc - lp[c]) / T + (repOn ? repProp[c] - repCur[c] : 0);
-        if (mala) {
+        if (jumping[c]) {
+          logAlpha += jump!.logDensity(z, o) - jump!.logDensity(zp, o);
+        } else if (mala) {
           // Reverse move from z': u = L⁻¹(z − z') − (h/2)·Lᵀ·∇log π̃(z'); forward residual is √h·L·ε.
           const h = stepSize[c], l = factors[comp[c]].l;
           let bad = false;
@@ -664,6 +700,7 @@ export async function runChains(
       accepted[c] = acc ? 1 : 0;
       if (acc) {
         nAcc++;
+        if (jumping[c]) jumpsAccepted++;
         z.set(zp.subarray(o, o + d), o);
         lp[c] = lpc;
         if (g) g.set(gp!.subarray(o, o + d), o);
@@ -671,7 +708,7 @@ export async function runChains(
       }
       if (phase.burnIn) {
         accBurn[c] += accepted[c];
-        if (adapt) {
+        if (adapt && !jumping[c]) {
           // Robbins–Monro on log step size, gain restarting when tempering ends.
           const t0 = phase.tempered ? 0 : temperSteps;
           const gain = Math.pow(1 + (t - t0) / 10, -0.6);
@@ -709,6 +746,7 @@ export async function runChains(
         proposal: zp,
         logAlpha: logAlphas,
         accepted,
+        jumped: jumping,
         kept,
       });
     }
@@ -728,6 +766,7 @@ export async function runChains(
     burnInAcceptance: accBurn.map((a) => (burnIn ? a / burnIn : 0)),
     stepSize,
     final: { z, logp: lp },
+    jumps: { proposed: jumpsProposed, accepted: jumpsAccepted },
     stepsRun,
     targetCalls,
     trace: {

@@ -704,3 +704,93 @@ Deno.test("repulsion spreads chains on a unimodal target (mean pairwise distance
   assert.ok(Math.abs(without - Math.sqrt(Math.PI)) < 0.2, `no repulsion: ${without}`);
   assert.ok(withRep > without + 0.3, `with repulsion ${withRep} vs without ${without}`);
 });
+
+// ---------- independence jumps ----------
+
+/** Two modes 5 apart with σ 0.35: a random walk started in one never reaches the other. */
+const FAR = [
+  { w: 0.3, m: [-2.5, 0], s: [0.35, 0.5] },
+  { w: 0.7, m: [2.5, 0.5], s: [0.4, 0.35] },
+];
+/** The jump density: N((0, 0.25), diag(2.2², 1.2²)), covering both modes. */
+const JUMP_Q = { m: [0, 0.25], s: [2.2, 1.2] };
+const jumpLogQ = (z: Float64Array, o: number) => {
+  const u = (z[o] - JUMP_Q.m[0]) / JUMP_Q.s[0], v = (z[o + 1] - JUMP_Q.m[1]) / JUMP_Q.s[1];
+  return -0.5 * (u * u + v * v) - Math.log(2 * Math.PI * JUMP_Q.s[0] * JUMP_Q.s[1]);
+};
+const farTarget: BatchedLogTarget = (z) => {
+  const C = z.length / 2, logp = new Float64Array(C);
+  for (let c = 0; c < C; c++) logp[c] = mixtureLogpGrad(z[2 * c], z[2 * c + 1], FAR)[0];
+  return { logp };
+};
+
+Deno.test("jumps: log α adds log q(z) − log q(z′) on jumping chains; the histogram crosses modes (χ²)", async () => {
+  const init = Float64Array.from({ length: 2 * FIT_CHAINS }, (_, i) => (i % 2 === 0 ? -2.5 : 0));
+  const base: McmcOptions = { ...FIT, proposal: { kind: "rw", scale: 0.5 } };
+  let checked = 0;
+  const cur = new Float64Array(2 * FIT_CHAINS);
+  const withJumps = await runChains(farTarget, init, {
+    ...base,
+    jump: {
+      probability: 0.2,
+      sample: (rng, out, o) => {
+        const r = Math.sqrt(-2 * Math.log((rng.nextU32() + 0.5) / 2 ** 32));
+        const a = 2 * Math.PI * ((rng.nextU32() + 0.5) / 2 ** 32);
+        out[o] = JUMP_Q.m[0] + JUMP_Q.s[0] * r * Math.cos(a);
+        out[o + 1] = JUMP_Q.m[1] + JUMP_Q.s[1] * r * Math.sin(a);
+      },
+      logDensity: jumpLogQ,
+    },
+    onStep: (info: StepInfo) => {
+      if (info.step > 5) return;
+      // Recompute log α of every jumping chain from the states before the step (the start, or `cur`).
+      const before = info.step === 0 ? init : cur;
+      for (let c = 0; c < FIT_CHAINS; c++) {
+        if (!info.jumped[c]) continue;
+        const lz = mixtureLogpGrad(before[2 * c], before[2 * c + 1], FAR)[0];
+        const lp = mixtureLogpGrad(info.proposal[2 * c], info.proposal[2 * c + 1], FAR)[0];
+        const want = (lp - lz) / info.phase.temperature + jumpLogQ(before, 2 * c) -
+          jumpLogQ(info.proposal, 2 * c);
+        assert.ok(
+          Math.abs(info.logAlpha[c] - want) < 1e-9,
+          `chain ${c}: log α ${info.logAlpha[c]} vs ${want}`,
+        );
+        checked++;
+      }
+      cur.set(info.z);
+    },
+  });
+  assert.ok(checked > 200, `${checked} jumps checked`);
+  assert.ok(
+    withJumps.jumps.proposed > 0.15 * FIT_CHAINS * 1100,
+    `${withJumps.jumps.proposed} jumps proposed`,
+  );
+  assert.ok(withJumps.jumps.accepted > 0, "some jumps accepted");
+  const fit = chiSquareVsMixture(withJumps.samples, FAR);
+  assert.ok(fit.p > P_MIN, `with jumps: χ² = ${fit.stat.toFixed(1)} on ${fit.df} df, p = ${fit.p}`);
+  // Without jumps every chain stays in the left mode it starts in (weight 0.3): the fit must fail.
+  const without = await runChains(farTarget, init, base);
+  assert.equal(without.jumps.proposed, 0);
+  const noJump = chiSquareVsMixture(without.samples, FAR);
+  assert.ok(noJump.p < 1e-6, `without jumps the fit must fail: p = ${noJump.p}`);
+});
+
+Deno.test("jumps: probability 0 leaves the run bit-identical; a probability of 1 is refused", async () => {
+  const init = fitInit().subarray(0, 40);
+  const o: McmcOptions = {
+    ...FIT,
+    steps: 60,
+    burnIn: 20,
+    thin: 1,
+    keepPerChain: 10,
+    proposal: { kind: "rw" },
+  };
+  const a = await runChains(mixtureTarget(), init, o);
+  const never = { probability: 0, sample: () => assert.fail("no draw"), logDensity: () => 0 };
+  const b = await runChains(mixtureTarget(), init, { ...o, jump: never });
+  assert.deepEqual(b.samples, a.samples);
+  await assert.rejects(
+    () => runChains(mixtureTarget(), init, { ...o, jump: { ...never, probability: 1 } }),
+    (e) => e instanceof UserError && /jump\.probability/.test(e.message),
+  );
+});
