@@ -10,6 +10,7 @@ import { benchCommand } from "./bench_command.ts";
 import { dataCommand } from "./data_command.ts";
 import { designCommand } from "./design_command.ts";
 import { deviceCommand } from "./device_command.ts";
+import { explainCommand } from "./explain_command.ts";
 import { importKerasCommand } from "./import_keras_command.ts";
 import { isCommandGroup } from "./command_group.ts";
 import { mdCommand } from "./md_command.ts";
@@ -25,6 +26,7 @@ export const COMMANDS: Command[] = [
   benchCommand,
   importKerasCommand,
   predictCommand,
+  explainCommand,
   designCommand,
   mdCommand,
 ];
