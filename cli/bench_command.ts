@@ -16,21 +16,22 @@ import { benchMd } from "../bench/md.ts";
 export const benchCommand: Command = {
   name: "bench",
   summary: "benchmark the kernels, a training epoch and the design sampler (JSON with --json)",
-  usage: "[--json] [--quick] [--suite kernels|train|design|md|all]",
+  usage: "[--json] [--quick] [--suite kernels|train|design|md|hea|all]",
   flags: {
     json: { type: "boolean", help: "print exactly one JSON object on stdout" },
     quick: { type: "boolean", help: "a short run (≤ 2 min on a software adapter)" },
     suite: {
       type: "string",
-      value: "kernels|train|design|md|all",
+      value: "kernels|train|design|md|hea|all",
       default: "all",
-      help: "which suite to run",
+      help: "which suite to run (hea: HEA screening throughput; not part of all)",
     },
   },
   async run(flags) {
     const suite = flags.suite as string;
+    if (suite === "hea") return await (await import("../bench/hea.ts")).runHeaBenchCommand(flags);
     if (!["kernels", "train", "design", "md", "all"].includes(suite)) {
-      throw new UserError(`--suite: expected kernels, train, design, md or all, got '${suite}'`);
+      throw new UserError(`--suite: expected kernels, train, design, md, hea or all, got '${suite}'`);
     }
     const be = await openDevice(flags);
     if (!(be instanceof WebGpuBackend)) {
