@@ -6,9 +6,9 @@
  *   training rows of the model's splits.json, else every dataset row); `--baseline FORMULA` = that alloy, at the
  *   explained load unless `--baseline-load` says otherwise (so only the composition differs). `--steps` path
  *   intervals, all evaluated as one batched forward and backward; the completeness gap Σ IG − (f(x) − f(x₀)) is
- *   reported, with a warning when it exceeds 5 % (the attention architecture's token selection makes the model
- *   discontinuous where a fraction reaches 0, so its IG is approximate unless the baseline alloy has the same
- *   elements as the explained one).
+ *   reported, with a warning when it exceeds 5 % (an attention model without the fraction bias, or one whose
+ *   token slots truncate the baseline's elements, jumps on the path, so its IG is approximate unless the baseline
+ *   alloy has the same elements as the explained one).
  * - SHAP: model-agnostic Kernel SHAP against `--background N` seeded training rows (values sum to f(x) − E f).
  * - Attributions are in HV. Works with both architectures and with imported (published) models.
  * @module
@@ -19,6 +19,7 @@ import { openDevice } from "./device_flags.ts";
 import { Progress } from "./progress.ts";
 import { formatFormula, formulaToVector } from "../data/formula.ts";
 import { loadModelDir, memberScalers, readModelConfig } from "../nn/models/model_dir.ts";
+import { VibannAttention } from "../nn/models/vibann_attention.ts";
 import { vibannExplainable } from "../explain/explainable_model.ts";
 import { meanTrainingInput } from "../explain/integrated_gradients.ts";
 import { type AlloyExplanation, explainAlloy } from "../explain/explain_alloy.ts";
@@ -314,6 +315,10 @@ export const explainCommand: Command = {
 
     const be = await openDevice(flags);
     const { model } = await loadModelDir(dir, be, { seed });
+    // An attention model with the fraction bias predicts an alloy of ≤ T elements identically with more token
+    // slots; with one slot per element it is continuous along the whole IG path (the mean baseline holds every
+    // training element) and on SHAP's mixed rows, instead of jumping where the top-T selection changes.
+    if (model instanceof VibannAttention && model.config.fractionBias) model.tokens = model.elements;
     let r: AlloyExplanation;
     const bar = new Progress("explain: SHAP", 0);
     try {
@@ -340,8 +345,9 @@ export const explainCommand: Command = {
           r.ig.completenessGap.toFixed(2)
         } HV (more than ${100 * GAP_WARNING} %): try more --steps${
           config.arch === "attention"
-            ? "; the attention model is discontinuous where an element's fraction reaches 0, so IG is approximate " +
-              "unless the baseline has the same elements (--baseline FORMULA)"
+            ? "; an attention model jumps where its token slots truncate an alloy's elements (and, without the " +
+              "fraction bias, where a fraction reaches 0), so IG is approximate unless the baseline has the same " +
+              "elements (--baseline FORMULA)"
             : ""
         }`,
       );

@@ -93,6 +93,10 @@ export const trainCommand: Command = {
     heads: { type: "string", value: "H", default: "4", help: "attention: heads (must divide --d-model)" },
     layers: { type: "string", value: "N", default: "2", help: "attention: self-attention layers" },
     "no-pairwise": { type: "boolean", help: "attention: without the pairwise-product branch (ablation)" },
+    "no-fraction-bias": {
+      type: "boolean",
+      help: "attention: attention logits without log fraction of the key (ablation; not continuous at a 0 fraction)",
+    },
     "no-element-features": {
       type: "boolean",
       help: "attention: tokens without element-property features (ablation)",
@@ -160,9 +164,11 @@ export const trainCommand: Command = {
     if (dModel % heads !== 0) {
       throw new UserError(`flag --heads: ${heads} does not divide --d-model ${dModel}`);
     }
-    if (heads > ATTENTION_LIMITS.maxHeads || dModel / heads > ATTENTION_LIMITS.maxHeadDim) {
+    // The fraction bias rides on one extra head dimension (nn/models/vibann_attention.ts).
+    const maxWidth = ATTENTION_LIMITS.maxHeadDim - (flags["no-fraction-bias"] ? 0 : 1);
+    if (heads > ATTENTION_LIMITS.maxHeads || dModel / heads > maxWidth) {
       throw new UserError(
-        `flag --heads: at most ${ATTENTION_LIMITS.maxHeads} heads of width ≤ ${ATTENTION_LIMITS.maxHeadDim} (--d-model / --heads)`,
+        `flag --heads: at most ${ATTENTION_LIMITS.maxHeads} heads of width ≤ ${maxWidth} (--d-model / --heads)`,
       );
     }
     const attention = {
@@ -173,6 +179,7 @@ export const trainCommand: Command = {
       ffn: 2 * dModel,
       elementFeatures: !flags["no-element-features"],
       pairwise: !flags["no-pairwise"],
+      fractionBias: !flags["no-fraction-bias"],
     };
     if (attention.tokens > ATTENTION_LIMITS.maxSeq) {
       throw new UserError(`flag --tokens: at most ${ATTENTION_LIMITS.maxSeq}, got ${attention.tokens}`);

@@ -10,8 +10,8 @@
  *   α = 1 rows also give f(x₀) and f(x) in the same pass.
  * - `"midpoint"`: α_k = (k + ½)/steps, k = 0..steps−1, plus the two end points for f(x₀), f(x).
  * The completeness gap Σ IG − (f(x) − f(x₀)) is returned, so a caller can see the quadrature (and float32) error —
- * and a jump of f on the path, which no quadrature integrates (the attention architecture's token mask switches
- * where a fraction reaches 0, so its path from a baseline with other elements ends in one).
+ * and a jump of f on the path, which no quadrature integrates (an attention model without the fraction bias jumps
+ * where a fraction reaches 0, and any attention model where its token slots truncate an alloy's elements).
  * @module
  */
 import type { Backend } from "../nn/backend.ts";

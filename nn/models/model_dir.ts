@@ -547,6 +547,8 @@ function parseAttentionConfig(v: unknown, bad: (field: string, why: string) => n
     ffn: int("ffn"),
     elementFeatures: bool("elementFeatures"),
     pairwise: bool("pairwise"),
+    // Absent in directories written before the fraction bias existed: those models were trained without it.
+    fractionBias: a.fractionBias === undefined ? false : bool("fractionBias"),
   };
   if (c.dModel % c.heads !== 0) bad("attention.heads", "must divide attention.dModel");
   return c;

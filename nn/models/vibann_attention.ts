@@ -12,6 +12,13 @@
  * (the pooling logits add log fraction), so a composition padded with zero-fraction elements predicts exactly as
  * without them, and the token order does not matter (attention and pooling are permutation equivariant /
  * invariant). The pooled weights mapped back to elements (Sᵀ·a) are the model's per-element "gate" output.
+ *
+ * Fraction bias (`fractionBias`, default on; Roost-style): every attention logit of key k adds log f_k, so a token
+ * is attended in proportion to its fraction, exactly as the pooling weighs it. Without it an element whose fraction
+ * goes to 0 keeps its full attention weight until its slot empties, and the prediction jumps there; with it the
+ * model is continuous as a fraction reaches 0 (integrated gradients then integrate the whole path). The kernel takes
+ * no additive bias, so the bias rides on one extra head dimension: q gets the constant √D_h, k gets log f and v gets
+ * 0, with the softmax scale kept at 1/√D_h — scale·(q·k) = scale·q_h·k_h + log f — and the extra output is dropped.
  * @module
  */
 import type { Tensor } from "../tensor.ts";
@@ -22,7 +29,8 @@ import { Dense } from "../layers/dense.ts";
 import { Module } from "../layers/module.ts";
 import { add, affine, clamp, div, greater, log, mul, relu, rsqrt, sqrt, sub } from "../ops/elementwise.ts";
 import { mean, softmax, sum } from "../ops/reduce.ts";
-import { concat, pairwise, reshape } from "../ops/movement.ts";
+import { concat, pairwise, reshape, slice } from "../ops/movement.ts";
+import { full } from "../ops/creation.ts";
 import { attention, attentionProbs } from "../ops/fused.ts";
 import { matmul } from "../ops/matmul.ts";
 import { ShapeError } from "../shape.ts";
@@ -54,6 +62,8 @@ export interface VibannAttentionOptions extends VibannOptions {
   elementFeatures?: boolean;
   /** The reference's pairwise-product branch beside the tokens (default true). */
   pairwise?: boolean;
+  /** Attention logits add log fraction of the key (default true; see the module comment). */
+  fractionBias?: boolean;
 }
 
 /** The architecture options stored in a model directory. */
@@ -65,6 +75,8 @@ export interface AttentionArchConfig {
   ffn: number;
   elementFeatures: boolean;
   pairwise: boolean;
+  /** Attention logits add log fraction of the key (model directories written before it existed: false). */
+  fractionBias: boolean;
 }
 
 /** Defaults of {@link AttentionArchConfig}. */
@@ -76,6 +88,7 @@ export const ATTENTION_DEFAULTS: AttentionArchConfig = {
   ffn: 128,
   elementFeatures: true,
   pairwise: true,
+  fractionBias: true,
 };
 
 const LN_EPS = 1e-5;
@@ -125,28 +138,43 @@ class TokenLayer extends Module {
     return reshape(t, [t.size / (T * this.dModel), T, this.heads, this.dModel / this.heads]);
   }
 
-  /** x [.., B, T, d], valid [(R·B), T] (1 = a real token). */
-  forward(x: Tensor, valid: Tensor): Tensor {
+  /** Softmax scale of the head width (kept when the fraction bias adds a dimension). */
+  get #scale(): number {
+    return 1 / Math.sqrt(this.dModel / this.heads);
+  }
+
+  /**
+   * Query and key heads [N, T, H, D_h] (+1 with a key bias [N, T, 1, 1]: q gets √D_h, k gets the bias, so
+   * scale·q·k = scale·q_h·k_h + bias).
+   */
+  #queryKey(h: Tensor, bias: Tensor | null): [Tensor, Tensor] {
+    const q = this.#heads(tokenDense(this.q, h, this.replicas));
+    const k = this.#heads(tokenDense(this.k, h, this.replicas));
+    if (!bias) return [q, k];
+    const [N, T, H] = q.shape;
+    const one = [N, T, H, 1];
+    const qc = full(one, 1 / this.#scale, { backend: q.backend });
+    const kb = add(full(one, 0, { backend: k.backend }), bias);
+    return [concat([q, qc], 3), concat([k, kb], 3)];
+  }
+
+  /** x [.., B, T, d], valid [(R·B), T] (1 = a real token), bias [(R·B), T, 1, 1] added to each key's logits or null. */
+  forward(x: Tensor, valid: Tensor, bias: Tensor | null = null): Tensor {
     const R = this.replicas;
     const h = layerNorm(x);
-    const a = attention(
-      this.#heads(tokenDense(this.q, h, R)),
-      this.#heads(tokenDense(this.k, h, R)),
-      this.#heads(tokenDense(this.v, h, R)),
-      valid,
-    );
+    const [q, k] = this.#queryKey(h, bias);
+    let v = this.#heads(tokenDense(this.v, h, R));
+    if (bias) v = concat([v, full([...v.shape.slice(0, 3), 1], 0, { backend: v.backend })], 3);
+    let a = attention(q, k, v, valid, this.#scale);
+    if (bias) a = slice(a, [0, 0, 0, 0], [...a.shape.slice(0, 3), a.shape[3] - 1]);
     const x1 = add(x, tokenDense(this.o, reshape(a, x.shape), R));
     return add(x1, tokenDense(this.f2, tokenDense(this.f1, layerNorm(x1), R), R));
   }
 
   /** Per-head attention probabilities [(R·B), H, T, T] of this layer for input x. */
-  probabilities(x: Tensor, valid: Tensor): Tensor {
-    const h = layerNorm(x);
-    return attentionProbs(
-      this.#heads(tokenDense(this.q, h, this.replicas)),
-      this.#heads(tokenDense(this.k, h, this.replicas)),
-      valid,
-    );
+  probabilities(x: Tensor, valid: Tensor, bias: Tensor | null = null): Tensor {
+    const [q, k] = this.#queryKey(layerNorm(x), bias);
+    return attentionProbs(q, k, valid, this.#scale);
   }
 }
 
@@ -194,6 +222,7 @@ export class VibannAttention extends VibannBase {
       ffn: o.ffn ?? 2 * (o.dModel ?? ATTENTION_DEFAULTS.dModel),
       elementFeatures: o.elementFeatures ?? true,
       pairwise: o.pairwise ?? true,
+      fractionBias: o.fractionBias ?? ATTENTION_DEFAULTS.fractionBias,
     };
     if (c.dModel % c.heads !== 0) {
       throw new ShapeError(`VIBANN attention: dModel ${c.dModel} not divisible by heads`);
@@ -267,7 +296,8 @@ export class VibannAttention extends VibannBase {
    * token axis of x, frac and valid leaves both outputs unchanged (up to the same permutation of the weights).
    */
   mixTokens(x: Tensor, frac: Tensor, valid: Tensor): { pooled: Tensor; weights: Tensor } {
-    for (const layer of this.tokenLayers) x = layer.forward(x, valid);
+    const bias = this.#keyBias(frac, valid);
+    for (const layer of this.tokenLayers) x = layer.forward(x, valid, bias);
     const xn = layerNorm(x);
     const weights = this.#pool(xn, frac);
     return { pooled: sum(mul(weights, xn), -2), weights };
@@ -279,6 +309,12 @@ export class VibannAttention extends VibannBase {
     const axis = comp.rank - 1;
     const r = relu(comp);
     return this.#tokens(div(r, clamp(sum(r, axis, true), 1e-8, Infinity)));
+  }
+
+  /** The attention key bias log f [(R·B), T, 1, 1] (null without the fraction bias); empty slots are masked anyway. */
+  #keyBias(frac: Tensor, valid: Tensor): Tensor | null {
+    if (!this.config.fractionBias) return null;
+    return reshape(log(clamp(frac, 1e-30, 1)), [...valid.shape, 1, 1]);
   }
 
   /** Fraction-weighted attention pooling weights [.., B, T, 1]: softmax over tokens of score + log fraction. */
@@ -296,9 +332,10 @@ export class VibannAttention extends VibannBase {
       const { sel, frac, x: x0, valid } = this.embedTokens(comp);
       let x = x0;
       const layers: Tensor[] = [];
+      const bias = this.#keyBias(frac, valid);
       for (const layer of this.tokenLayers) {
-        layers.push(layer.probabilities(x, valid));
-        x = layer.forward(x, valid);
+        layers.push(layer.probabilities(x, valid, bias));
+        x = layer.forward(x, valid, bias);
       }
       const a = this.#pool(layerNorm(x), frac);
       const pooled = reshape(matmul(sel, a, { transA: true }), comp.shape);

@@ -199,6 +199,40 @@ Deno.test("attention architecture: the adapter equals predictVibann; IG complete
   }
 });
 
+Deno.test("attention architecture with the fraction bias: IG from a baseline with other elements is complete", async () => {
+  // x has 3 elements, the baseline 5 (elements appear and vanish along the path). With the fraction bias (and as
+  // many token slots as elements) the network is continuous where a fraction reaches 0, so IG integrates Δf;
+  // without the bias the same path has a jump that IG misses.
+  const x = [0.5, 0.3, 0, 0.2, 0, 0, 2], b = [0.2, 0.2, 0.2, 0.2, 0.2, 0, 1];
+  const gap = async (fractionBias: boolean) => {
+    const model = new VibannAttention({
+      elements: E,
+      elementSymbols: ["Fe", "Ni", "Co", "Cr", "B", "Si"],
+      latentDim: 4,
+      dropout: 0.2,
+      seed: 7,
+      tokens: E,
+      dModel: 8,
+      heads: 2,
+      layers: 2,
+      ffn: 16,
+      fractionBias,
+      backend: cpu64,
+    });
+    const r = await integratedGradients(vibannAttributionFn(model, SCALERS.slice(0, 1)), x, b, {
+      steps: 800,
+      be: cpu64,
+    });
+    model.dispose();
+    const diff = r.fx - r.fBaseline;
+    assertTrue(Math.abs(diff) > 1e-2, `Δf = ${diff}`);
+    return Math.abs(r.completenessGap) / Math.abs(diff);
+  };
+  const withBias = await gap(true), without = await gap(false);
+  assertTrue(withBias <= 2e-2, `relative gap with the fraction bias: ${withBias}`);
+  assertTrue(without > 5 * withBias, `without the bias the gap should be larger: ${without} vs ${withBias}`);
+});
+
 Deno.test("meanTrainingComposition projects rows onto the simplex and skips empty rows", () => {
   const m = meanTrainingComposition([2, 2, 0, 0, 0, 0, 0, 3, 1], 3, 3);
   [0.25, 0.625, 0.125].forEach((v, i) => assertNear(m[i], v, 1e-15));

@@ -227,3 +227,30 @@ Deno.test("attention VIB: a short training run on a synthetic problem reaches a 
   assert(best < first * 0.7, `validation MSE fell from ${first} to ${best}`);
   res.model.dispose();
 });
+
+Deno.test("attention VIB: with the fraction bias the prediction is continuous as a fraction goes to 0 (without: a jump)", async () => {
+  const E = SYMBOLS.length;
+  const base = [0.5, 0.3, 0.2, 0, 0, 0, 0];
+  const at = (eps: number) => {
+    const c = base.slice();
+    c[5] = eps; // Zr appears with fraction eps (the model renormalises the row)
+    return c;
+  };
+  const epsilons = [1e-2, 1e-4, 1e-6, 1e-8];
+  const gaps = async (fractionBias: boolean) => {
+    const m = model(cpu64, { fractionBias }).eval();
+    const rows = [base, ...epsilons.map(at)];
+    const comp = cpu64.fromData(rows.flat(), [rows.length, E]);
+    const y = await take(m.forward(comp, cpu64.fill([rows.length, 1], 0.4)).y);
+    return epsilons.map((_, i) => Math.abs(y[i + 1] - y[0]));
+  };
+  const on = await gaps(true), off = await gaps(false);
+  // With the bias the gap shrinks like eps (the key weight is ∝ f): ≤ 1e-5 at eps = 1e-8, and monotone.
+  assert(on[3] < 1e-5, `gap at 1e-8 with the bias: ${on}`);
+  for (let i = 1; i < on.length; i++) assert(on[i] <= on[i - 1] + 1e-12, `not shrinking: ${on}`);
+  // Without it the element keeps its full attention weight: the gap stays put as eps → 0.
+  assert(
+    off[3] > 1e-4 && off[3] > 0.5 * off[1] && off[3] > 100 * on[3],
+    `gap without the bias: ${off} (with: ${on})`,
+  );
+});
