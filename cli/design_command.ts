@@ -106,6 +106,13 @@ function parseOptions(flags: Flags) {
       if (!(t >= 0)) throw new UserError(`flag --tau: expected a number ≥ 0, got '${flags.tau}'`);
       return t;
     })(),
+    jump: (() => {
+      const j = numberFlag(flags, "jump", D.jump);
+      if (!(j >= 0 && j < 1)) {
+        throw new UserError(`flag --jump: expected a probability in [0, 1), got '${flags.jump}'`);
+      }
+      return j;
+    })(),
     out: stringFlag(flags, "out") ?? "candidates.csv",
     json: flags.json === true,
     quiet: flags.quiet === true,
@@ -133,6 +140,7 @@ export function designJson(r: DesignResult, out: string): Record<string, unknown
       calibration_mc: p.calibrationMc,
       seed: p.seed,
       tau: p.tau,
+      jump: p.jump,
       allowed_elements: p.constraints.allowed,
       max_elements: p.constraints.maxElements,
       min_fraction: p.constraints.minFraction,
@@ -168,6 +176,8 @@ export function designJson(r: DesignResult, out: string): Record<string, unknown
         steps_run: r.mcmc.stepsRun,
         target_calls: r.mcmc.targetCalls,
         kept: r.mcmc.kept,
+        jumps_proposed: r.mcmc.jumps.proposed,
+        jumps_accepted: r.mcmc.jumps.accepted,
         seconds: r4(r.mcmc.seconds),
       }
       : r.gradient
@@ -259,7 +269,10 @@ export function designSummary(r: DesignResult, out: string): string {
   if (r.mcmc) {
     lines.push(
       `sampler: ${p.chains} chains × ${r.mcmc.stepsRun} steps, acceptance ${r.mcmc.acceptance.toFixed(2)} ` +
-        `(burn-in ${r.mcmc.burnInAcceptance.toFixed(2)}), ${r.mcmc.seconds.toFixed(1)} s`,
+        `(burn-in ${
+          r.mcmc.burnInAcceptance.toFixed(2)
+        }), jumps ${r.mcmc.jumps.accepted}/${r.mcmc.jumps.proposed} ` +
+        `accepted, ${r.mcmc.seconds.toFixed(1)} s`,
     );
   } else if (r.gradient) {
     lines.push(
@@ -404,6 +417,12 @@ export const designCommand: Command = {
       value: "T",
       default: String(DESIGN_DEFAULTS.tau),
       help: "utility weight: one σ_ref of LCB is worth T nats of log prior",
+    },
+    jump: {
+      type: "string",
+      value: "P",
+      default: String(DESIGN_DEFAULTS.jump),
+      help: "mcmc: per-step probability of a jump drawn from the latent prior (moves between alloy families)",
     },
     judge: {
       type: "string",

@@ -95,7 +95,8 @@ export const trainCommand: Command = {
     "no-pairwise": { type: "boolean", help: "attention: without the pairwise-product branch (ablation)" },
     "no-fraction-bias": {
       type: "boolean",
-      help: "attention: attention logits without log fraction of the key (ablation; not continuous at a 0 fraction)",
+      help:
+        "attention: attention logits without log fraction of the key (ablation; not continuous at a 0 fraction)",
     },
     "no-element-features": {
       type: "boolean",

@@ -121,6 +121,11 @@ export const DESIGN_DEFAULTS = {
    * families, and a smaller τ lets the prior, not the hardness, decide where the chains go.
    */
   tau: 30,
+  /**
+   * MCMC: probability per chain and step of a jump (an independence proposal drawn from the latent prior, with
+   * its exact Hastings term): the move that lets a chain leave one alloy family for another.
+   */
+  jump: 0.1,
   /** Smallest atomic fraction of an exported element unless the caller sets one (0.5 at.%; 0 disables). */
   minFraction: 0.005,
   /** Gradient stage: Adam learning rate. */
@@ -153,6 +158,8 @@ export interface DesignOptions {
   k?: number;
   kMax?: number;
   tau?: number;
+  /** MCMC: jump probability (see {@link DESIGN_DEFAULTS}.jump; 0 = local moves only). */
+  jump?: number;
   lr?: number;
   /** A baseline model directory whose prediction is reported beside ours (with gpbo: default the GP's). */
   judgeDir?: string;
@@ -194,6 +201,8 @@ export interface DesignResult {
     calibrationMc: number;
     seed: number;
     tau: number;
+    /** MCMC jump probability (null for the other methods). */
+    jump: number | null;
     constraints: {
       allowed: string[];
       maxElements: number | null;
@@ -215,6 +224,8 @@ export interface DesignResult {
     stepsRun: number;
     targetCalls: number;
     kept: number;
+    /** Jumps between families (independence proposals from the prior) proposed and accepted. */
+    jumps: { proposed: number; accepted: number };
     seconds: number;
   } | null;
   gradient: {
@@ -448,6 +459,10 @@ export async function runDesign(o: DesignOptions): Promise<DesignResult> {
   if (!(Number.isFinite(tau) && tau >= 0)) {
     throw new UserError(`flag --tau: expected a number ≥ 0, got '${tau}'`);
   }
+  const jump = o.jump ?? D.jump;
+  if (!(Number.isFinite(jump) && jump >= 0 && jump < 1)) {
+    throw new UserError(`flag --jump: expected a probability in [0, 1), got '${jump}'`);
+  }
   const lr = o.lr ?? D.lr;
   if (o.goal.kind === "target" && !Number.isFinite(o.goal.hv)) {
     throw new UserError(`flag --target: expected a hardness in HV, got '${o.goal.hv}'`);
@@ -627,6 +642,14 @@ export async function runDesign(o: DesignOptions): Promise<DesignResult> {
         thin,
         seed,
         repulsion: { strength: 1, bandwidth: Math.max(1e-6, 0.25 * Math.sqrt(2 * tv)) },
+        // Jumps: q = the latent prior itself, so their log α reduces to the utility difference.
+        jump: jump > 0
+          ? {
+            probability: jump,
+            sample: (rng, out, off) => out.set(mixture.sample(1, rng).z.data, off),
+            logDensity: (z, off) => mixture.logDensity(z.subarray(off, off + d)),
+          }
+          : undefined,
         onStep: (info) => {
           accSum += info.accepted.reduce((a, b) => a + b, 0) / C;
           let best = -Infinity;
@@ -651,6 +674,7 @@ export async function runDesign(o: DesignOptions): Promise<DesignResult> {
         stepsRun: res.stepsRun,
         targetCalls: res.targetCalls,
         kept,
+        jumps: res.jumps,
         seconds: (performance.now() - tSearch) / 1000,
       };
     } else if (o.method === "gpbo") {
@@ -782,6 +806,7 @@ export async function runDesign(o: DesignOptions): Promise<DesignResult> {
         calibrationMc,
         seed,
         tau,
+        jump: o.method === "mcmc" ? jump : null,
         constraints: {
           allowed: allowedList,
           maxElements: Number.isFinite(constraints.maxElements) ? constraints.maxElements : null,

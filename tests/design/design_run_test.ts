@@ -362,6 +362,10 @@ Deno.test("design run on a trained tiny model", async (t) => {
         assertEquals(a.data.trainRows, 30);
         assertEquals(a.data.rowSource, "splits.json sets.train");
         assertEquals(a.mcmc!.stepsRun <= 40, true);
+        // Default jumps: ~10 % of chain-steps propose a draw from the prior; accepted ones are a subset.
+        const j = a.mcmc!.jumps;
+        assertEquals(a.params.jump, 0.1);
+        assert(j.proposed > 0 && j.proposed < 6 * 40 * 0.3 && j.accepted <= j.proposed, JSON.stringify(j));
         const c = a.evaluation.counts;
         assert(
           c.selected === cands.length && c.unique <= c.generated && c.evaluated <= c.unique,
