@@ -19,7 +19,6 @@ import { openDevice } from "./device_flags.ts";
 import { Progress } from "./progress.ts";
 import { formatFormula, formulaToVector } from "../data/formula.ts";
 import { loadModelDir, memberScalers, readModelConfig } from "../nn/models/model_dir.ts";
-import { VibannAttention } from "../nn/models/vibann_attention.ts";
 import { vibannExplainable } from "../explain/explainable_model.ts";
 import { meanTrainingInput } from "../explain/integrated_gradients.ts";
 import { type AlloyExplanation, explainAlloy } from "../explain/explain_alloy.ts";
@@ -315,10 +314,6 @@ export const explainCommand: Command = {
 
     const be = await openDevice(flags);
     const { model } = await loadModelDir(dir, be, { seed });
-    // An attention model with the fraction bias predicts an alloy of ≤ T elements identically with more token
-    // slots; with one slot per element it is continuous along the whole IG path (the mean baseline holds every
-    // training element) and on SHAP's mixed rows, instead of jumping where the top-T selection changes.
-    if (model instanceof VibannAttention && model.config.fractionBias) model.tokens = model.elements;
     let r: AlloyExplanation;
     const bar = new Progress("explain: SHAP", 0);
     try {

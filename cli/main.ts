@@ -15,6 +15,7 @@ import { importKerasCommand } from "./import_keras_command.ts";
 import { isCommandGroup } from "./command_group.ts";
 import { mdCommand } from "./md_command.ts";
 import { predictCommand } from "./predict_command.ts";
+import { reportCommand } from "./report_command.ts";
 import { trainCommand } from "./train_command.ts";
 
 /** Every subcommand, in the order `alloy --help` lists them. */
@@ -29,6 +30,7 @@ export const COMMANDS: Command[] = [
   explainCommand,
   designCommand,
   mdCommand,
+  reportCommand,
 ];
 
 function topHelp(): string {

@@ -18,6 +18,7 @@ import type { Backend } from "../nn/backend.ts";
 import type { Tensor } from "../nn/tensor.ts";
 import { add, affine, broadcastTo, concat, mean, mul, reshape, slice, unsqueeze, zeros } from "../nn/ops.ts";
 import type { VibannBase } from "../nn/models/vibann.ts";
+import { VibannAttention } from "../nn/models/vibann_attention.ts";
 import type { MemberScalers } from "../nn/models/vibann_predict.ts";
 
 /** What the explanations need from a hardness model with a latent (see the module docs for the conventions). */
@@ -51,7 +52,8 @@ export interface VibannExplainableOptions {
 /**
  * Wraps a (possibly replicated) VIBANN model of any architecture with its per-member scalers as an {@link ExplainableModel}.
  * Every call switches the model to deterministic inference (`model.eval()`: BatchNorm running statistics, no
- * dropout, z = μ).
+ * dropout, z = μ). An attention model with the fraction bias gets one token slot per element (`model.tokens`; its
+ * predictions of alloys with ≤ T elements do not change).
  * @param scalers one per member (`memberScalers(config)` of a model directory)
  * @throws {RangeError} when the scalers, elements or member do not fit the model
  * @example
@@ -76,6 +78,10 @@ export function vibannExplainable(
   if (o.elements && o.elements.length !== E) {
     throw new RangeError(`vibannExplainable: ${o.elements.length} element names for ${E} inputs`);
   }
+  // An attention model with the fraction bias predicts an alloy of ≤ T elements identically with more token slots;
+  // with one slot per element it is continuous along any path (the mean baseline holds every training element) and
+  // on SHAP's mixed rows, instead of jumping where the top-T selection changes.
+  if (model instanceof VibannAttention && model.config.fractionBias) model.tokens = model.elements;
   const L = model.latentDims[m];
   const be = model.zMu.weight.backend;
   const deterministic = () => model.eval(false);

@@ -57,12 +57,13 @@ export interface PlotArea {
 }
 
 /**
- * A legend box in the top-right corner of `area`: a swatch (line or square) and the name of each series.
+ * A legend box in the top-right corner of `area`: a swatch (line or square; `swatch` unless the item names its
+ * own) and the name of each series.
  * Returns nothing for a single series.
  */
 export function legend(
   area: PlotArea,
-  items: readonly { name: string; color: string; dash?: string }[],
+  items: readonly { name: string; color: string; dash?: string; swatch?: "line" | "box" }[],
   swatch: "line" | "box",
 ): string {
   if (items.length < 2) return "";
@@ -72,7 +73,7 @@ export function legend(
   const x = area.left + area.width - w - 8, y = area.top + 8;
   const rows = items.map((s, k) => {
     const cy = y + pad + rowH * k + rowH / 2;
-    const mark = swatch === "line"
+    const mark = (s.swatch ?? swatch) === "line"
       ? line(x + 8, cy, x + 28, cy, { stroke: s.color, "stroke-width": 2, "stroke-dasharray": s.dash })
       : el("rect", { x: x + 12, y: cy - 5, width: 10, height: 10, fill: s.color });
     return mark + text(x + 34, cy + 4, s.name, { "font-size": 11 });

@@ -177,12 +177,16 @@ Deno.test("attention architecture: the adapter equals predictVibann; IG complete
     const n = 5,
       comp = compositions(n, 13),
       loads = Float64Array.from({ length: n }, (_, i) => 0.5 + 2 * i);
+    // The adapter gives a fraction-bias model one token slot per element (these alloys have up to 6 elements for
+    // 4 slots): predictVibann sees the same model after it is built.
+    const em = vibannExplainable(model, sc);
+    assertEquals(model.tokens, E);
     const ref = memberMean(await predictVibann(cpu64, model, sc, Float32Array.from(comp), loads));
     const rows = new Float64Array(n * (E + 1));
     for (let i = 0; i < n; i++) {
       rows.set(comp.subarray(i * E, (i + 1) * E), i * (E + 1)), rows[i * (E + 1) + E] = loads[i];
     }
-    const got = await hardnessBatchFn(vibannExplainable(model, sc), { chunkRows: 2 })(rows, n);
+    const got = await hardnessBatchFn(em, { chunkRows: 2 })(rows, n);
     got.forEach((v, i) => assertNear(v, ref[i], 1e-4 * Math.abs(ref[i]), `R=${replicas} row ${i}`));
     // x and x₀ on the same 4 elements (≤ the 4 token slots): every path point has the same tokens, the network is
     // continuous along the path, and the gradients through tokens, attention and pooling must integrate to Δf.
