@@ -14,6 +14,7 @@ import { explainCommand } from "./explain_command.ts";
 import { importKerasCommand } from "./import_keras_command.ts";
 import { isCommandGroup } from "./command_group.ts";
 import { mdCommand } from "./md_command.ts";
+import { heaCommand } from "./hea_command.ts";
 import { predictCommand } from "./predict_command.ts";
 import { reportCommand } from "./report_command.ts";
 import { trainCommand } from "./train_command.ts";
@@ -30,6 +31,7 @@ export const COMMANDS: Command[] = [
   explainCommand,
   designCommand,
   mdCommand,
+  heaCommand,
   reportCommand,
 ];
 

@@ -1,0 +1,113 @@
+/**
+ * What the `alloy hea` subcommands share: loading the dataset with its descriptors, opening one member of a model
+ * directory for design, reading formulas against the model's elements, printing compositions as formulas, and
+ * writing CSV files atomically.
+ * @module
+ */
+import type { Backend } from "../nn/backend.ts";
+import { type HeaDataset, loadHeaDataset } from "../data/hea_dataset.ts";
+import { type HeaTables, paperTables, physicalTables } from "../data/hea_tables.ts";
+import { heaDescriptorsHost } from "../data/hea_descriptors.ts";
+import { type HeaSplit, paperSplit } from "../data/hea_splits.ts";
+import { formatFormula, formulaToVector } from "../data/formula.ts";
+import { writeFileAtomic } from "../data/atomic_write.ts";
+import { type HeaTableSet, type LoadedHeaModel, loadHeaModelDir } from "../nn/models/hea_model_dir.ts";
+import type { HeaArrays } from "../nn/train/hea_trainer.ts";
+import { extractHeaMember, type HeaDesignModel, heaDesignModel } from "../design/hea_design_model.ts";
+import { heaModelTables } from "../design/hea_model_classifier.ts";
+import { intFlag, stringFlag } from "./args.ts";
+import { UserError } from "./errors.ts";
+
+type Flags = Record<string, unknown>;
+
+/** The dataset, its descriptors under a table set, and the paper's split. */
+export interface HeaData {
+  ds: HeaDataset;
+  tables: HeaTables;
+  arrays: HeaArrays;
+  paper: HeaSplit;
+}
+
+/** Reads `--tables paper|physical` (default paper). */
+export function tableSetFlag(flags: Flags): HeaTableSet {
+  const t = stringFlag(flags, "tables") ?? "paper";
+  if (t !== "paper" && t !== "physical") {
+    throw new UserError(`flag --tables: expected 'paper' or 'physical', got '${t}'`);
+  }
+  return t;
+}
+
+/** Loads the HEA dataset (from `--data` or ALLOY_DATA_DIR) and computes its descriptors with `set`. */
+export async function loadHeaData(flags: Flags, set: HeaTableSet): Promise<HeaData> {
+  const dataPath = stringFlag(flags, "data");
+  const ds = await loadHeaDataset(dataPath ? { dataPath } : {});
+  for (const n of ds.notices) console.error(`notice: ${n}`);
+  const tables = set === "paper"
+    ? await paperTables(dataPath ? { dataPath } : {}, ds.elements)
+    : physicalTables(ds.elements);
+  const desc = heaDescriptorsHost(ds.comp, tables);
+  return {
+    ds,
+    tables,
+    arrays: { n: ds.n, elements: ds.elements.length, comp: ds.comp, desc, label: ds.label },
+    paper: paperSplit(ds),
+  };
+}
+
+/** A loaded model directory with one member opened for design. */
+export interface HeaDesignContext {
+  loaded: LoadedHeaModel;
+  member: number;
+  tables: HeaTables;
+  design: HeaDesignModel;
+}
+
+/** Opens `--model DIR` (required) and member `--member k` (default 0) for generation, nudging or explanation. */
+export async function openHeaDesign(flags: Flags, be: Backend): Promise<HeaDesignContext> {
+  const dir = stringFlag(flags, "model");
+  if (!dir) {
+    throw new UserError("missing required flag --model DIR (a directory written by `alloy hea train`)");
+  }
+  const loaded = await loadHeaModelDir(dir, be);
+  const member = intFlag(flags, "member", 0, 0, loaded.config.members - 1);
+  const dataPath = stringFlag(flags, "data");
+  const tables = await heaModelTables(loaded, dataPath ? { dataPath } : {});
+  const single = await extractHeaMember(loaded.model, member);
+  const design = heaDesignModel(single, loaded.scalers[member], tables, loaded.config.elements);
+  return { loaded, member, tables, design };
+}
+
+/** A formula as fractions over `elements` (a {@link UserError} names the formula and any unknown element). */
+export function formulaFractions(text: string, elements: readonly string[]): Float64Array {
+  return formulaToVector(text, elements);
+}
+
+/** Fractions over `elements` as an at.% formula (descending amounts, `precision` decimals). */
+export function fractionsFormula(fr: ArrayLike<number>, elements: readonly string[], precision = 1): string {
+  const pairs: [string, number][] = [];
+  for (let j = 0; j < elements.length; j++) if (fr[j] > 0) pairs.push([elements[j], fr[j]]);
+  return formatFormula(pairs, { precision });
+}
+
+/** Writes a CSV atomically (numbers with 6 significant digits, cells with commas or quotes quoted). */
+export async function writeCsvAtomic(
+  path: string,
+  header: readonly string[],
+  rows: readonly (readonly (string | number | boolean | null)[])[],
+): Promise<void> {
+  const cell = (v: string | number | boolean | null) => {
+    if (v === null) return "";
+    if (typeof v === "number") return Number.isFinite(v) ? `${+v.toPrecision(6)}` : "";
+    const s = String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  await writeFileAtomic(
+    path,
+    [header.join(","), ...rows.map((r) => r.map(cell).join(","))].join("\n") + "\n",
+  );
+}
+
+/** `0.871 [0.82, 0.92]` */
+export function withCi(v: number, ci?: readonly [number, number], digits = 3): string {
+  return ci ? `${v.toFixed(digits)} [${ci[0].toFixed(digits)}, ${ci[1].toFixed(digits)}]` : v.toFixed(digits);
+}
