@@ -238,6 +238,23 @@ export const trainCommand: Command = {
       outers = cvSplits(ds.nRows, k, seed, fixed);
       splitMethod = fixed ? `kfold${k} (split file)` : `kfold${k}`;
     }
+    // The rows record of the model directory, built (and checked) before any training.
+    const sets: Record<string, number[]> = {};
+    if (protocol === "holdout") {
+      sets.train = outers[0].fit, sets.calibration = outers[0].es, sets.test = outers[0].test;
+    }
+    const splitsRec = splitsRecord({
+      dataFile: ds.file,
+      dataSha256: ds.sha256,
+      nRows: ds.nRows,
+      method: splitMethod,
+      seed,
+      sets,
+      ...(protocol === "cv" ? { folds: outers.map((o) => o.test) } : {}),
+      params: {
+        early_stopping: Object.fromEntries(outers.map((o) => [o.label, [...o.es].sort((a, b) => a - b)])),
+      },
+    });
     const trainRows = protocol === "holdout" ? [...outers[0].fit, ...outers[0].es] : undefined;
     const w = familyWeights(ds.families, { mode: weightMode, ...(trainRows ? { trainRows } : {}) });
     const E = ds.elementColumns.length;
@@ -366,25 +383,7 @@ export const trainCommand: Command = {
       conformal,
       source: "trained",
     });
-    const sets: Record<string, number[]> = {};
-    if (protocol === "holdout") {
-      sets.train = outers[0].fit, sets.calibration = outers[0].es, sets.test = outers[0].test;
-    }
-    await writeSplitsJson(
-      join(outDir, "splits.json"),
-      splitsRecord({
-        dataFile: ds.file,
-        dataSha256: ds.sha256,
-        nRows: ds.nRows,
-        method: splitMethod,
-        seed,
-        sets,
-        ...(protocol === "cv" ? { folds: outers.map((o) => o.test) } : {}),
-        params: {
-          early_stopping: Object.fromEntries(outers.map((o) => [o.label, [...o.es].sort((a, b) => a - b)])),
-        },
-      }),
-    );
+    await writeSplitsJson(join(outDir, "splits.json"), splitsRec);
     // Training curves (one row per member and epoch) and the mean attention gate per epoch.
     const curveRows: (string | number)[][] = [];
     const gateRows: (string | number)[][] = [];

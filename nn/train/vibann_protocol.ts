@@ -33,9 +33,11 @@ export const SEARCH_DROPOUT: readonly [number, number] = [0.1, 0.5];
 /** Holdout outer split from the reference split or a fixed split file. */
 export function holdoutSplit(s: ReferenceSplit | FixedSplits): OuterSplit {
   if ("holdout" in s) {
+    // A split file's early_stopping_val lies inside its train rows: those rows early-stop, the rest fit.
+    const es = new Set(s.holdout.earlyStoppingVal);
     return {
       label: "holdout",
-      fit: [...s.holdout.train],
+      fit: s.holdout.train.filter((r) => !es.has(r)),
       es: [...s.holdout.earlyStoppingVal],
       test: [...s.holdout.test],
     };

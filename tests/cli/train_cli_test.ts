@@ -83,6 +83,26 @@ Deno.test("cli train: CV on a split file with 2 seeds — JSON schema, coverage 
   });
 });
 
+Deno.test("cli train: holdout on a split file — early_stopping_val rows early-stop and do not fit", async () => {
+  await withData(async ({ tmp, csv, splits }) => {
+    const out = join(tmp, "h");
+    const j = stdoutJson(
+      await train(
+        ...["--data", csv, "--protocol", "holdout", "--splits", splits, "--epochs", "3", "--batch-size", "8"],
+        ...["--latent-dim", "3", "--mc", "4", "--out", out, "--json", "-q"],
+      ),
+    );
+    const file = JSON.parse(await Deno.readTextFile(splits)).holdout;
+    const rec = JSON.parse(await Deno.readTextFile(join(out, "splits.json")));
+    const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
+    const esv = new Set<number>(file.early_stopping_val);
+    assertEquals(sorted(rec.sets.calibration), sorted(file.early_stopping_val));
+    assertEquals(sorted(rec.sets.train), sorted(file.train.filter((r: number) => !esv.has(r))));
+    assertEquals(sorted(rec.sets.test), sorted(file.test));
+    assertEquals([j.folds[0].n_train, j.folds[0].n_val, j.folds[0].n_test], [25, 5, 10]);
+  });
+});
+
 Deno.test("cli train: bad flags are one-line errors naming the flag", async () => {
   await withData(async ({ csv }) => {
     assertCliError(await train("--data", csv, "--beta", "nope"), "--beta");
