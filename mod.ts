@@ -51,3 +51,4 @@ export { Embedding } from "./nn/layers/embedding.ts";
 export { MultiHeadAttention } from "./nn/layers/multi_head_attention.ts";
 export { Adam } from "./nn/optim/adam.ts";
 export type { AdamOptions } from "./nn/optim/adam.ts";
+export { sinkhorn, sinkhornCpu, sinkhornDivergence } from "./nn/metrics/sinkhorn.ts";

@@ -27,6 +27,8 @@ import {
 import { DESIGN_DEFAULTS, type DesignMethod, type DesignResult, runDesign } from "../design/design_run.ts";
 import { candidatesCsv } from "../design/candidates.ts";
 import type { DesignGoal } from "../design/latent_target.ts";
+import { checkGfaMin, DEFAULT_GFA_MIN } from "../design/gfa_filter.ts";
+import { readGfaModelConfig } from "../nn/train/gfa_classifier.ts";
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
@@ -82,6 +84,9 @@ function parseOptions(flags: Flags) {
     precision: numberFlag(flags, "precision", DEFAULT_PRECISION_AT_PCT),
   };
   if (flags["max-elements"] !== undefined) constraints.maxElements = intFlag(flags, "max-elements", 0, 1);
+  if (flags["gfa-min"] !== undefined && flags["gfa-model"] === undefined) {
+    throw new UserError("flag --gfa-min: only used with --gfa-model DIR");
+  }
   const D = DESIGN_DEFAULTS;
   return {
     modelDir,
@@ -91,6 +96,8 @@ function parseOptions(flags: Flags) {
     method,
     gpDir,
     judgeDir: stringFlag(flags, "judge"),
+    gfaModelDir: stringFlag(flags, "gfa-model"),
+    gfaMin: flags["gfa-min"] === undefined ? undefined : checkGfaMin(numberFlag(flags, "gfa-min")),
     constraints,
     n: intFlag(flags, "n", D.n, 1),
     chains: intFlag(flags, "chains", D.chains, 1),
@@ -146,6 +153,8 @@ export function designJson(r: DesignResult, out: string): Record<string, unknown
       min_fraction: p.constraints.minFraction,
       precision: p.constraints.precision,
       judge: p.judge,
+      gfa_model: p.gfa?.model ?? null,
+      gfa_min: p.gfa?.min ?? null,
     },
     members: r.members,
     latent_dim: r.latentDim,
@@ -196,6 +205,7 @@ export function designJson(r: DesignResult, out: string): Record<string, unknown
     counts: {
       generated: c.generated,
       unique: c.unique,
+      ...(c.gfa ? { gfa_kept: c.gfa.kept } : {}),
       evaluated: c.evaluated,
       gates: {
         log_prior: c.gates.logPrior,
@@ -239,6 +249,7 @@ export function designJson(r: DesignResult, out: string): Record<string, unknown
         row.judge_hv_mean = r4(k.judgeMean);
         row.judge_hv_std = r4(k.judgeStd);
       }
+      if (p.gfa) row.p_glass = r4(k.pGlass);
       return row;
     }),
     seconds: r4(r.seconds),
@@ -288,6 +299,12 @@ export function designSummary(r: DesignResult, out: string): string {
       `gp-bo: ${r.gpbo.iterations} rounds, ${r.gpbo.proposals} proposals, ${r.gpbo.seconds.toFixed(1)} s`,
     );
   }
+  if (c.gfa) {
+    lines.push(
+      `gfa filter: ${c.gfa.kept} of ${c.gfa.scored} unique candidates have P(glass) ≥ ${c.gfa.min} ` +
+        `(classifier ${p.gfa!.model})`,
+    );
+  }
   lines.push(
     `candidates: ${c.generated} generated, ${c.unique} unique, ${c.evaluated} evaluated; gates passed: prior ` +
       `${c.gates.logPrior}, novelty ${c.gates.novelty}, σ ${c.gates.sigma} → accepted ${c.gates.accepted}; ` +
@@ -304,6 +321,7 @@ export function designSummary(r: DesignResult, out: string): string {
     "novelty",
     "gates",
     ...(judge ? ["judge μ", "judge σ"] : []),
+    ...(p.gfa ? ["P(glass)"] : []),
   ];
   const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(1));
   const rows = ev.candidates.map((k, i) => [
@@ -317,6 +335,7 @@ export function designSummary(r: DesignResult, out: string): string {
       k.accepted ? "yes" : "no"
     }`,
     ...(judge ? [f1(k.judgeMean), f1(k.judgeStd)] : []),
+    ...(p.gfa ? [k.pGlass === undefined ? "-" : k.pGlass.toFixed(3)] : []),
   ]);
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
   const line = (r: string[]) =>
@@ -334,7 +353,8 @@ export const designCommand: Command = {
   name: "design",
   summary: "inverse design: candidate compositions toward a target or maximal hardness at one load",
   usage: "--model DIR --load L (--target HV | --maximize) [--method mcmc|gradient|gpbo] [--n 20] " +
-    "[--elements …] [--exclude …] [--max-elements N] [--min-fraction F] [--seed S] [--out candidates.csv] [--json]",
+    "[--elements …] [--exclude …] [--max-elements N] [--min-fraction F] [--gfa-model DIR [--gfa-min P]] [--seed S] " +
+    "[--out candidates.csv] [--json]",
   flags: {
     model: { type: "string", value: "DIR", help: "model directory (from train or import-keras)" },
     data: {
@@ -429,6 +449,16 @@ export const designCommand: Command = {
       value: "DIR",
       help: "baseline model directory whose prediction is reported beside ours",
     },
+    "gfa-model": {
+      type: "string",
+      value: "DIR",
+      help: "GFA classifier directory (bmg train-classifier --out): keep only glass-forming candidates",
+    },
+    "gfa-min": {
+      type: "string",
+      value: "P",
+      help: `with --gfa-model: smallest P(glass) kept (default ${DEFAULT_GFA_MIN}); reported as p_glass`,
+    },
     out: {
       type: "string",
       value: "CSV",
@@ -446,6 +476,7 @@ export const designCommand: Command = {
     new CompositionConstraints(cfg.elements, o.constraints);
     if (o.gpDir) await readBaselineConfig(o.gpDir);
     if (o.judgeDir) await readBaselineConfig(o.judgeDir);
+    if (o.gfaModelDir !== undefined) await readGfaModelConfig(o.gfaModelDir);
 
     const be = await openDevice(flags);
     let bar: Progress | null = null, stage = "";
@@ -471,6 +502,7 @@ export const designCommand: Command = {
         load: o.load,
         method: o.method,
         judge: result.params.judge !== null,
+        gfa: result.params.gfa !== null,
       }),
     );
     for (const w of result.warnings) console.error(`warning: ${w}`);

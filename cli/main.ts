@@ -7,6 +7,7 @@ import { type Command, helpText, parseFlags } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { baselinesCommand } from "./baselines_command.ts";
 import { benchCommand } from "./bench_command.ts";
+import { bmgCommand } from "./bmg_command.ts";
 import { dataCommand } from "./data_command.ts";
 import { designCommand } from "./design_command.ts";
 import { deviceCommand } from "./device_command.ts";
@@ -31,6 +32,7 @@ export const COMMANDS: Command[] = [
   explainCommand,
   designCommand,
   mdCommand,
+  bmgCommand,
   heaCommand,
   reportCommand,
 ];

@@ -2,6 +2,8 @@
  * Candidate evaluation and export after either design method (reference §6.7, corrected):
  *
  * 1. **De-duplicate** the constrained compositions (they lie on the at.% grid, so equal rows are equal exactly).
+ *    With a GFA filter (`--gfa-model`, design/gfa_filter.ts) the unique rows whose P(glass) is below its minimum
+ *    are dropped here, before anything is ranked, and the exported rows carry P(glass) (`p_glass`).
  * 2. **Prescreen** (only when there are more than `prescreenKeep` unique rows): `prescreenMc` MC passes each,
  *    gates and ranking as below, keep the best `prescreenKeep`.
  * 3. **Evaluate** with `evalMc` MC passes per member (pooled over members × passes, as `alloy predict --mc`): μ, σ,
@@ -43,6 +45,8 @@ import {
   selectDiverseCandidates,
 } from "./candidate_selection.ts";
 import { DESIGN_LCB_Z, type DesignGoal, type DesignModel } from "./latent_target.ts";
+import { applyGfaFilter, type GfaFilter } from "./gfa_filter.ts";
+import { UserError } from "../cli/errors.ts";
 
 /** σ gate: σ ≤ this multiple of σ_ref (reference SIGMA_MAX = 2.5·SIGMA_REF_Q75). */
 export const SIGMA_GATE_FACTOR = 2.5;
@@ -79,6 +83,8 @@ export interface CandidateContext {
   conformal: ConformalModel | null;
   /** Optional judge: a baseline model directory, predicted beside ours. */
   judge?: LoadedBaseline | null;
+  /** Optional GFA filter (design/gfa_filter.ts): unique rows with P(glass) below its minimum are dropped first. */
+  gfa?: GfaFilter | null;
 }
 
 /** One exported candidate. */
@@ -97,6 +103,8 @@ export interface Candidate {
   accepted: boolean;
   judgeMean?: number;
   judgeStd?: number;
+  /** P(glass) from the GFA filter's classifier (only with a filter). */
+  pGlass?: number;
 }
 
 /** Result of {@link evaluateCandidates}. */
@@ -108,6 +116,8 @@ export interface CandidateEvaluation {
     generated: number;
     /** After de-duplication. */
     unique: number;
+    /** With a GFA filter: unique rows scored and rows with P(glass) ≥ its minimum (the rest are dropped). */
+    gfa?: { scored: number; kept: number; min: number };
     /** Evaluated with evalMc passes (after the prescreen). */
     evaluated: number;
     /** Gate counts over the evaluated rows. */
@@ -225,6 +235,22 @@ export async function evaluateCandidates(
   }
   let pool = pickRows(comps, dedupRows(comps, E), E);
   const unique = pool.length / E;
+  // GFA filter: drop the rows the classifier does not call glass-forming before anything is ranked.
+  let pGlass: Float64Array | null = null, gfaCounts: CandidateEvaluation["counts"]["gfa"];
+  if (ctx.gfa) {
+    const f = await applyGfaFilter(ctx.gfa, pool, ctx.constraints.elements, ctx.dm.backend);
+    gfaCounts = { scored: unique, kept: f.keep.length, min: ctx.gfa.min };
+    if (f.keep.length === 0) {
+      // rounded down, so the message never shows a value that looks like it passes
+      const best = (Math.floor(Math.max(...f.p) * 1e4) / 1e4).toFixed(4);
+      throw new UserError(
+        `--gfa-min ${ctx.gfa.min}: none of the ${unique} unique candidates reaches P(glass) ≥ ${ctx.gfa.min} ` +
+          `(highest ${best}); lower --gfa-min, run more chains or steps, or change the constraints`,
+      );
+    }
+    pool = pickRows(pool, f.keep, E);
+    pGlass = Float64Array.from(f.keep, (i) => f.p[i]);
+  }
 
   let logPrior = await reencodedLogPrior(ctx.dm, ctx.mixture, pool);
   let novelty = nearestDistances(pool, ctx.trainComp, E).distance;
@@ -234,6 +260,7 @@ export async function evaluateCandidates(
       a - b
     );
     pool = pickRows(pool, keepIdx, E);
+    if (pGlass) pGlass = Float64Array.from(keepIdx, (i) => pGlass![i]);
     logPrior = Float64Array.from(keepIdx, (i) => logPrior[i]);
     novelty = Float64Array.from(keepIdx, (i) => novelty[i]);
   }
@@ -283,6 +310,7 @@ export async function evaluateCandidates(
       c.judgeMean = judge.mean[k];
       if (judge.std) c.judgeStd = judge.std[k];
     }
+    if (pGlass) c.pGlass = pGlass[r];
     return c;
   });
   return {
@@ -290,6 +318,7 @@ export async function evaluateCandidates(
     counts: {
       generated,
       unique,
+      ...(gfaCounts ? { gfa: gfaCounts } : {}),
       evaluated,
       gates: gates.counts,
       selected: candidates.length,
@@ -330,8 +359,11 @@ async function judgePredict(
   return { mean: p.mean, std: p.std };
 }
 
-/** The contract's columns of candidates.csv for an element list (judge columns when `judge`). */
-export function candidateColumns(elements: readonly string[], judge: boolean): string[] {
+/**
+ * The contract's columns of candidates.csv for an element list (judge columns when `judge`, then `p_glass` when
+ * a GFA filter was used).
+ */
+export function candidateColumns(elements: readonly string[], judge: boolean, gfa = false): string[] {
   return [
     "formula",
     ...elements,
@@ -346,6 +378,7 @@ export function candidateColumns(elements: readonly string[], judge: boolean): s
     "accepted",
     "method",
     ...(judge ? ["judge_hv_mean", "judge_hv_std"] : []),
+    ...(gfa ? ["p_glass"] : []),
   ];
 }
 
@@ -368,7 +401,7 @@ function fraction(x: number): string {
  */
 export function candidatesCsv(
   candidates: readonly Candidate[],
-  o: { constraints: CompositionConstraints; load: number; method: string; judge: boolean },
+  o: { constraints: CompositionConstraints; load: number; method: string; judge: boolean; gfa?: boolean },
 ): string {
   const elements = o.constraints.elements;
   const E = elements.length;
@@ -378,7 +411,7 @@ export function candidatesCsv(
   if (bad.length > 0) {
     throw new Error(`candidates.csv: row ${bad[0].row + 1} violates a constraint: ${bad[0].message}`);
   }
-  const lines = [candidateColumns(elements, o.judge).join(",")];
+  const lines = [candidateColumns(elements, o.judge, o.gfa).join(",")];
   for (const c of candidates) {
     const cells = [
       c.formula,
@@ -395,6 +428,7 @@ export function candidatesCsv(
       o.method,
     ];
     if (o.judge) cells.push(num(c.judgeMean, 4), num(c.judgeStd, 4));
+    if (o.gfa) cells.push(num(c.pGlass, 4));
     lines.push(cells.join(","));
   }
   return lines.join("\n") + "\n";

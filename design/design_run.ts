@@ -44,7 +44,8 @@
  *      like for like; the GP's own prediction is reported as the judge unless another judge is given.
  * 6. **Candidates** (design/candidates.ts): every kept state (mcmc) or optimised latent (gradient) decoded,
  *    projected onto the constraints (gpbo proposals are already projected), de-duplicated, evaluated with `evalMc`
- *    passes, gated, ranked, `n` selected diversely and re-predicted for export.
+ *    passes, gated, ranked, `n` selected diversely and re-predicted for export. With `gfaModelDir` the unique
+ *    rows are first filtered by a glass-forming-ability classifier (P(glass) ≥ `gfaMin`, design/gfa_filter.ts).
  *
  * Everything random comes from the run's seed: the model's dropout streams (the model is loaded with it, so
  * `alloy predict --seed` reproduces the exported numbers), the chains' Rng streams, and the GMM's k-means++.
@@ -89,6 +90,7 @@ import {
   type UtilitySettings,
 } from "./latent_target.ts";
 import { type CandidateEvaluation, evaluateCandidates } from "./candidates.ts";
+import { checkGfaElements, DEFAULT_GFA_MIN, type GfaFilter, loadGfaFilter } from "./gfa_filter.ts";
 
 /** Rng stream of the start selection. */
 const START_STREAM = 0x53545254;
@@ -165,6 +167,10 @@ export interface DesignOptions {
   judgeDir?: string;
   /** gpbo: the Gaussian-process baseline directory (`alloy baselines --save`) that proposes. */
   gpDir?: string;
+  /** A GFA classifier directory (`alloy bmg train-classifier --out`): keep only candidates it calls glass-forming. */
+  gfaModelDir?: string;
+  /** Smallest P(glass) kept with {@link DesignOptions.gfaModelDir} (default 0.5). */
+  gfaMin?: number;
   /** Progress of the long stages (`stage` names it; `done` of `total`). */
   onProgress?: (stage: string, done: number, total: number, status: string) => void;
   /** Informational lines (data resolution, fallbacks). */
@@ -210,6 +216,8 @@ export interface DesignResult {
       precision: number;
     };
     judge: string | null;
+    /** The GFA filter, or null. */
+    gfa: { model: string; min: number } | null;
   };
   members: number;
   latentDim: number;
@@ -503,6 +511,11 @@ export async function runDesign(o: DesignOptions): Promise<DesignResult> {
   if (o.method === "gpbo") {
     gp = judgeDir === o.gpDir ? judge : await loadBaselineDir(o.gpDir!, baselineSpecFor);
   }
+  let gfa: GfaFilter | null = null;
+  if (o.gfaModelDir !== undefined) {
+    gfa = await loadGfaFilter(o.gfaModelDir, o.gfaMin ?? DEFAULT_GFA_MIN);
+    checkGfaElements(gfa, cfg.elements, constraints.allowed);
+  } else if (o.gfaMin !== undefined) throw new UserError("flag --gfa-min: only used with --gfa-model DIR");
   const warnings: string[] = [];
   const [lo, hi] = cfg.load_range;
   const loadOutsideRange = load < lo || load > hi;
@@ -765,6 +778,7 @@ export async function runDesign(o: DesignOptions): Promise<DesignResult> {
       n,
       conformal: config.conformal as ConformalModel | null,
       judge,
+      gfa,
     });
     progress("evaluation", 1, 1, "");
     if (evaluation.fallback) {
@@ -814,6 +828,7 @@ export async function runDesign(o: DesignOptions): Promise<DesignResult> {
           precision: constraints.precision,
         },
         judge: judgeDir ?? null,
+        gfa: gfa ? { model: gfa.dir, min: gfa.min } : null,
       },
       members: dm.members,
       latentDim: d,
