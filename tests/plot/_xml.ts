@@ -1,7 +1,6 @@
 /**
- * A strict, small XML parser for the tests of the SVG plots and the HTML report (the same rules as the one in
- * parity_test.ts): one root element, double-quoted attributes without duplicates, the five entities, every element
- * closed. `parseHtmlAsXml` also accepts the report's leading `<!DOCTYPE html>`.
+ * A strict, small XML parser for the tests of the SVG plots and the HTML report: one root element, double-quoted
+ * attributes without duplicates, the five entities, every element closed. `parseHtmlAsXml` also accepts the report's leading `<!DOCTYPE html>`.
  */
 
 export interface XmlElement {
