@@ -19,6 +19,7 @@ import type { MinMaxScaler } from "../nn/train/gan_trainer.ts";
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "../nn/io/safetensors.ts";
 import {
   CONFIG_FILE,
+  configFields,
   readConfigJson,
   readModelFile,
   WEIGHTS_FILE,
@@ -101,21 +102,12 @@ export async function saveBmgGan(
 }
 
 function parseConfig(json: unknown, where: string): BmgGanConfig {
-  const bad = (field: string, what: string): never => {
-    throw new UserError(`${where}: '${field}' ${what}`);
-  };
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new UserError(`${where}: not a JSON object`);
-  }
-  const o = json as Record<string, unknown>;
-  if (o.format !== BMG_GAN_FORMAT) {
-    throw new UserError(
-      `${where}: unsupported format ${
-        typeof o.format === "string" ? `'${o.format}'` : "(missing 'format')"
-      }, ` +
-        `expected '${BMG_GAN_FORMAT}' (a directory written by 'alloy bmg train-gan --out')`,
-    );
-  }
+  const { o, bad } = configFields(
+    json,
+    where,
+    BMG_GAN_FORMAT,
+    "(a directory written by 'alloy bmg train-gan --out')",
+  );
   if (!(DESCRIPTOR_SETS as readonly unknown[]).includes(o.descriptors)) {
     bad("descriptors", "is not a descriptor set");
   }

@@ -24,6 +24,7 @@ import { join } from "../../data/paths.ts";
 import { StandardScaler, type StandardScalerJson } from "../../data/scaler.ts";
 import {
   CONFIG_FILE,
+  configFields,
   readConfigFormat,
   readConfigJson,
   readModelFile,
@@ -202,18 +203,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * @throws {UserError} naming the file and the first bad field
  */
 export function parseBaselineConfig(json: unknown, where: string): BaselineDirConfig {
-  const bad = (field: string, what: string): never => {
-    throw new UserError(`${where}: '${field}' ${what}`);
-  };
-  if (!isPlainObject(json)) throw new UserError(`${where}: not a JSON object`);
-  const o = json;
-  if (o.format !== BASELINE_DIR_FORMAT) {
-    throw new UserError(
-      `${where}: unsupported model format ${
-        typeof o.format === "string" ? `'${o.format}'` : "(missing 'format')"
-      }, expected '${BASELINE_DIR_FORMAT}'`,
-    );
-  }
+  const { o, bad } = configFields(json, where, BASELINE_DIR_FORMAT);
   if (!BASELINE_KINDS.includes(o.kind as BaselineKind)) {
     bad("kind", `must be one of ${BASELINE_KINDS.join(", ")}, got ${JSON.stringify(o.kind)}`);
   }

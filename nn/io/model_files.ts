@@ -159,3 +159,39 @@ export async function writeModelDirAtomic(
   }
   if (exists) await Deno.remove(old, { recursive: true }).catch(() => {});
 }
+
+/** What {@link configFields} returns: the config object and a thrower for its first bad field. */
+export interface ConfigFields {
+  /** The parsed config.json as a plain object. */
+  o: Record<string, unknown>;
+  /** Throws a UserError `<where>: '<field>' <what>`. */
+  bad: (field: string, what: string) => never;
+}
+
+/**
+ * The start every config.json validator shares: the parsed JSON must be a plain object whose `format` is `format`.
+ * @param where the file name used in messages
+ * @param hint appended to the format error, e.g. "(a directory written by 'alloy hea train')"
+ * @throws {UserError} naming the file when the JSON is not an object or has another format
+ * @example
+ * ```ts
+ * const { o, bad } = configFields(json, "runs/m/config.json", "alloy-vibann/1");
+ * if (typeof o.name !== "string") bad("name", "must be a string");
+ * ```
+ */
+export function configFields(json: unknown, where: string, format: string, hint = ""): ConfigFields {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+    throw new UserError(`${where}: not a JSON object`);
+  }
+  const o = json as Record<string, unknown>;
+  if (o.format !== format) {
+    const got = typeof o.format === "string" ? `'${o.format}'` : "(missing 'format')";
+    throw new UserError(
+      `${where}: unsupported model format ${got}, expected '${format}'${hint ? ` ${hint}` : ""}`,
+    );
+  }
+  const bad = (field: string, what: string): never => {
+    throw new UserError(`${where}: '${field}' ${what}`);
+  };
+  return { o, bad };
+}

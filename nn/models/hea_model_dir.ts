@@ -18,6 +18,7 @@ import { HeaDvae, type HeaDvaeArch, heaDvaeArch } from "./hea_dvae.ts";
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from "../io/safetensors.ts";
 import {
   CONFIG_FILE,
+  configFields,
   readConfigJson,
   readModelFile,
   WEIGHTS_FILE,
@@ -162,20 +163,7 @@ const ACTIVATIONS: readonly Activation[] = [
  * @throws {UserError} naming the file and the first bad field
  */
 export function parseHeaModelConfig(json: unknown, where: string): HeaModelConfig {
-  const bad = (field: string, what: string): never => {
-    throw new UserError(`${where}: '${field}' ${what}`);
-  };
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new UserError(`${where}: not a JSON object`);
-  }
-  const o = json as Record<string, unknown>;
-  if (o.format !== HEA_MODEL_DIR_FORMAT) {
-    throw new UserError(
-      `${where}: format ${
-        JSON.stringify(o.format)
-      } is not '${HEA_MODEL_DIR_FORMAT}' (not an HEA model directory)`,
-    );
-  }
+  const { o, bad } = configFields(json, where, HEA_MODEL_DIR_FORMAT, "(not an HEA model directory)");
   const posInt = (
     k: string,
   ) => (Number.isInteger(o[k]) && (o[k] as number) >= 1

@@ -32,6 +32,7 @@ import { isElementSymbol } from "../../data/elements.ts";
 import { join } from "../../data/paths.ts";
 import {
   CONFIG_FILE,
+  configFields,
   readConfigJson,
   readModelFile,
   WEIGHTS_FILE,
@@ -319,20 +320,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
  * @throws {UserError} naming the file and the first bad field
  */
 export function parseModelConfig(json: unknown, where: string): ModelDirConfig {
-  const bad = (field: string, what: string): never => {
-    throw new UserError(`${where}: '${field}' ${what}`);
-  };
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new UserError(`${where}: not a JSON object`);
-  }
-  const o = json as Record<string, unknown>;
-  if (o.format !== MODEL_DIR_FORMAT) {
-    throw new UserError(
-      `${where}: unsupported model format ${
-        typeof o.format === "string" ? `'${o.format}'` : "(missing 'format')"
-      }, expected '${MODEL_DIR_FORMAT}'`,
-    );
-  }
+  const { o, bad } = configFields(json, where, MODEL_DIR_FORMAT);
   if (!VIBANN_ARCHS.includes(o.arch as VibannArch)) {
     bad(
       "arch",

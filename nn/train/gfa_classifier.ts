@@ -40,6 +40,7 @@ import { smote, type SmoteOptions } from "../baselines/smote.ts";
 import type { StateArray } from "../baselines/regressor.ts";
 import {
   CONFIG_FILE,
+  configFields,
   readConfigJson,
   readModelFile,
   WEIGHTS_FILE,
@@ -451,20 +452,12 @@ export async function saveGfaModel(
 }
 
 function parseGfaConfig(json: unknown, where: string): GfaModelConfig {
-  const bad = (field: string, what: string): never => {
-    throw new UserError(`${where}: '${field}' ${what}`);
-  };
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
-    throw new UserError(`${where}: not a JSON object`);
-  }
-  const o = json as Record<string, unknown>;
-  if (o.format !== GFA_MODEL_FORMAT) {
-    throw new UserError(
-      `${where}: unsupported model format ${
-        typeof o.format === "string" ? `'${o.format}'` : "(missing 'format')"
-      }, expected '${GFA_MODEL_FORMAT}' (a directory written by 'alloy bmg train-classifier --out')`,
-    );
-  }
+  const { o, bad } = configFields(
+    json,
+    where,
+    GFA_MODEL_FORMAT,
+    "(a directory written by 'alloy bmg train-classifier --out')",
+  );
   if (o.kind !== "boosted-trees") bad("kind", 'must be "boosted-trees"');
   if (!(DESCRIPTOR_SETS as readonly unknown[]).includes(o.descriptors)) {
     bad("descriptors", `must be one of ${DESCRIPTOR_SETS.join(", ")}`);
