@@ -7,7 +7,8 @@
  * @module
  */
 import { bootstrapRmseCi, flattenRegressionMetrics, regressionMetrics } from "../metrics/regression.ts";
-import { type CalibrationCurve, pitHistogram, pitValues, sampleCalibration } from "../metrics/calibration.ts";
+import { type CalibrationCurve, sampleCalibration } from "../metrics/calibration.ts";
+import { spreadPitHistogram } from "../metrics/pit_spread.ts";
 import { conformalInterval, type ConformalModel, fitConformal } from "../metrics/conformal.ts";
 import { summarizeMcSamples } from "../metrics/mc_summary.ts";
 import type { VibannPrediction } from "../models/vibann_predict.ts";
@@ -201,8 +202,10 @@ export function evaluateRun(
     const N = pooledY.length, flat = new Float64Array(S * N);
     pooledFlat.forEach((col, j) => col.forEach((v, k) => (flat[k * N + j] = v)));
     calibration = sampleCalibration(flat, S, pooledY);
-    const h = pitHistogram(pitValues(flat, S, pooledY), 20);
-    pit = { edges: Array.from(h.edges), counts: Array.from(h.counts) };
+    // The spread (randomised-rank) PIT: with S ≤ 20 passes the plain PIT k/S sits on the 20 bin edges and
+    // rounding decides its bin (empty bins beside doubled ones even for a calibrated model).
+    const h = spreadPitHistogram(flat, S, pooledY, 20);
+    pit = { edges: h.edges, counts: h.counts.map((c) => Number(c.toFixed(6))) };
   }
   // The saved model's calibration: normalised scores pooled over every member's calibration rows.
   const conformal = pred.samples

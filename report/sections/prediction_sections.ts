@@ -17,7 +17,7 @@ import {
 } from "../../plot/calibration_plot.ts";
 import { figure, figureRow, note, table } from "../html.ts";
 import { fmt, type ReportContext, sectionOf, type SectionResult } from "../report_context.ts";
-import { spreadPitHistogram } from "../pit_spread.ts";
+import { spreadPitHistogram } from "../../nn/metrics/pit_spread.ts";
 
 const Z90 = 1.6448536269514722;
 

@@ -100,6 +100,11 @@ Deno.test("cli train: holdout on a split file — early_stopping_val rows early-
     assertEquals(sorted(rec.sets.train), sorted(file.train.filter((r: number) => !esv.has(r))));
     assertEquals(sorted(rec.sets.test), sorted(file.test));
     assertEquals([j.folds[0].n_train, j.folds[0].n_val, j.folds[0].n_test], [25, 5, 10]);
+    // The spread PIT histogram: 20 bins whose (fractional) counts add up to the evaluated rows.
+    const pit = j.uq.pit_histogram;
+    assertEquals(pit.counts.length, 20);
+    const total = pit.counts.reduce((a: number, b: number) => a + b, 0);
+    assertTrue(Math.abs(total - j.metrics.n) < 1e-4, `PIT mass ${total} vs ${j.metrics.n} rows`);
   });
 });
 

@@ -3,7 +3,7 @@
  * fixed-shape batch wrapper that pads model calls to whole blocks.
  */
 import { assertEquals, assertNear, assertTrue } from "../data/_helpers.ts";
-import { spreadPitHistogram } from "../../report/pit_spread.ts";
+import { spreadPitHistogram } from "../../nn/metrics/pit_spread.ts";
 import { fixedShapeBatchFn } from "../../report/fixed_shape_batch.ts";
 
 Deno.test("spread PIT: rank intervals by hand, ties, exact uniformity when every rank occurs once", () => {
