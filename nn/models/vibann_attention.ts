@@ -29,7 +29,7 @@ import { Dense } from "../layers/dense.ts";
 import { Module } from "../layers/module.ts";
 import { add, affine, clamp, div, greater, log, mul, relu, rsqrt, sqrt, sub } from "../ops/elementwise.ts";
 import { mean, softmax, sum } from "../ops/reduce.ts";
-import { concat, pairwise, reshape, slice } from "../ops/movement.ts";
+import { broadcastTo, concat, pairwise, reshape, slice } from "../ops/movement.ts";
 import { full } from "../ops/creation.ts";
 import { attention, attentionProbs } from "../ops/fused.ts";
 import { matmul } from "../ops/matmul.ts";
@@ -154,8 +154,7 @@ class TokenLayer extends Module {
     const [N, T, H] = q.shape;
     const one = [N, T, H, 1];
     const qc = full(one, 1 / this.#scale, { backend: q.backend });
-    const kb = add(full(one, 0, { backend: k.backend }), bias);
-    return [concat([q, qc], 3), concat([k, kb], 3)];
+    return [concat([q, qc], 3), concat([k, broadcastTo(bias, one)], 3)];
   }
 
   /** x [.., B, T, d], valid [(R·B), T] (1 = a real token), bias [(R·B), T, 1, 1] added to each key's logits or null. */
