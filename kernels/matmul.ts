@@ -36,6 +36,20 @@ export const MATMUL_ACTIVATION_WGSL: Record<Activation, string> = {
   gelu: "gelu_f(v)",
 };
 
+/**
+ * WGSL expression of the element offset of batch entry `idx` (flat over the output batch shape `batch`) in an
+ * operand whose per-axis batch strides are `strides` (in units of `unit` elements; 0 on broadcast axes).
+ */
+export function batchOffsetWgsl(batch: Shape, strides: readonly number[], unit: number, idx: string): string {
+  const outStrides = stridesOf(batch);
+  const terms: string[] = [];
+  batch.forEach((d, ax) => {
+    if (strides[ax] === 0 || d === 1) return;
+    terms.push(`((${idx} / ${outStrides[ax]}u) % ${d}u) * ${strides[ax] * unit}u`);
+  });
+  return terms.length ? terms.join(" + ") : "0u";
+}
+
 /** Component accessors of a vec4 value. */
 const XYZW = ["[0]", "[1]", "[2]", "[3]"];
 
@@ -161,16 +175,7 @@ export function matmulSpec(p: MatmulProblem, cfg: MatmulConfig): KernelSpec {
     uniforms: true,
     workgroups: grid1d(gx * gy * nb),
     source: () => {
-      const outStrides = stridesOf(p.batch);
-      // Offset (in elements) of this batch entry's matrix for an operand with per-axis strides `st` (× `unit`).
-      const batchOffset = (st: readonly number[], unit: number): string => {
-        const terms: string[] = [];
-        p.batch.forEach((d, ax) => {
-          if (st[ax] === 0 || d === 1) return;
-          terms.push(`((bz / ${outStrides[ax]}u) % ${d}u) * ${st[ax] * unit}u`);
-        });
-        return terms.length ? terms.join(" + ") : "0u";
-      };
+      const batchOffset = (st: readonly number[], unit: number) => batchOffsetWgsl(p.batch, st, unit, "bz");
       const L: string[] = [];
       const emit = (s: string, indent = 1) => L.push("  ".repeat(indent) + s);
 
@@ -355,6 +360,14 @@ ${L.join("\n")}
   };
 }
 
+/** How a fused epilogue reads a bias of shape [N] or [..., 1, N] over the output batch `batch`. */
+export function biasLayout(biasShape: Shape | null, batch: Shape): null | "flat" | number[] {
+  if (!biasShape) return null;
+  if (biasShape.length === 1) return "flat";
+  const st = broadcastStrides(biasShape.slice(0, -2), batch);
+  return st.every((s) => s === 0) ? "flat" : st;
+}
+
 /** Describes a matmul of `a` and `b` (shapes already validated by the ops layer). */
 export function matmulProblem(
   aShape: Shape,
@@ -368,11 +381,7 @@ export function matmulProblem(
   const k = transA ? aShape[ra - 2] : aShape[ra - 1];
   const n = transB ? bShape[rb - 2] : bShape[rb - 1];
   const batch = broadcastShapes("matmul", aShape.slice(0, -2), bShape.slice(0, -2));
-  let bias: MatmulProblem["bias"] = null;
-  if (biasShape) {
-    bias = biasShape.length === 1 ? "flat" : broadcastStrides(biasShape.slice(0, -2), batch);
-    if (bias !== "flat" && bias.every((s) => s === 0)) bias = "flat";
-  }
+  const bias = biasLayout(biasShape, batch);
   return {
     m,
     k,

@@ -419,6 +419,28 @@ function rowStartWgsl(n: number): string {
   return `fn row_start(a: u32) -> u32 { return a * (${2 * n - 1}u - a) / 2u; }`;
 }
 
+/**
+ * WGSL: `row_start` and `pair_of(q)`, the pair (a, b), a < b, at index q of the row-major upper triangle over n
+ * entries (n ≥ 2).
+ */
+function pairOfWgsl(n: number): string {
+  return `${rowStartWgsl(n)}
+fn pair_of(q: u32) -> vec2<u32> {
+  // Invert row_start: a = ⌊((2n−1) − √((2n−1)² − 8q)) / 2⌋ estimated in f32 (the discriminant is ≥ 1 and exact in
+  // u32 for n ≤ 32768), then corrected exactly with integer steps (which also bound a to [0, n−2]). Emulation shows
+  // the estimate exact up to n ≈ 4100 and off by at most one step at n = 6000–20000.
+  let disc = ${
+    (2 * n - 1) ** 2 < 2 ** 32
+      ? `f32(${(2 * n - 1) ** 2}u - 8u * q)`
+      : `max(${2 * n - 1}.0 * ${2 * n - 1}.0 - 8.0 * f32(q), 1.0)`
+  };
+  var a = u32(clamp(floor((${2 * n - 1}.0 - sqrt(disc)) * 0.5), 0.0, ${n - 2}.0));
+  while (a > 0u && row_start(a) > q) { a--; }
+  while (a + 1u < ${n - 1}u && row_start(a + 1u) <= q) { a++; }
+  return vec2<u32>(a, q - row_start(a) + a + 1u);
+}`;
+}
+
 /** Spec of pairwise: x [rows, n] → out [rows, n(n−1)/2], pair p = (a, b) in row-major upper-triangle order. */
 export function pairwiseSpec(rows: number, n: number): KernelSpec {
   const p = (n * (n - 1)) / 2;
@@ -431,26 +453,14 @@ export function pairwiseSpec(rows: number, n: number): KernelSpec {
     workgroups: grid1d(Math.ceil(total / WG)),
     source: () =>
       `${declareBindings(bindings, ["x", "out"])}
-${rowStartWgsl(n)}
+${pairOfWgsl(n)}
 @compute @workgroup_size(${WG})
 fn main(${GRID_ARGS}) {
   let i = ${FLAT_WG} * ${WG}u + lid;
   if (i >= ${total}u) { return; }
   let r = i / ${p}u;
-  let q = i % ${p}u;
-  // Invert row_start: a = ⌊((2n−1) − √((2n−1)² − 8q)) / 2⌋ estimated in f32 (the discriminant is ≥ 1 and exact in
-  // u32 for n ≤ 32768), then corrected exactly with integer steps (which also bound a to [0, n−2]). Emulation shows
-  // the estimate exact up to n ≈ 4100 and off by at most one step at n = 6000–20000.
-  let disc = ${
-        (2 * n - 1) ** 2 < 2 ** 32
-          ? `f32(${(2 * n - 1) ** 2}u - 8u * q)`
-          : `max(${2 * n - 1}.0 * ${2 * n - 1}.0 - 8.0 * f32(q), 1.0)`
-      };
-  var a = u32(clamp(floor((${2 * n - 1}.0 - sqrt(disc)) * 0.5), 0.0, ${n - 2}.0));
-  while (a > 0u && row_start(a) > q) { a--; }
-  while (a + 1u < ${n - 1}u && row_start(a + 1u) <= q) { a++; }
-  let b = q - row_start(a) + a + 1u;
-  out[i] = x[r * ${n}u + a] * x[r * ${n}u + b];
+  let ab = pair_of(i % ${p}u);
+  out[i] = x[r * ${n}u + ab.x] * x[r * ${n}u + ab.y];
 }`,
   };
 }

@@ -170,6 +170,14 @@ export interface Backend {
   // ---- matmul ---------------------------------------------------------------------------------------------------
   /** Batched matmul over leading (broadcast) axes with transpose flags and a bias + activation epilogue. */
   matmul(a: Tensor, b: Tensor, opts: MatmulOptions): Tensor;
+  /**
+   * act(pairwise(x)·w + bias) without materialising the pairwise products: x [..., M, E], w [..., E(E−1)/2, N]
+   * (broadcast batch axes), bias [N] or [..., 1, N]; walks each row's nonzero entries (sparse compositions).
+   * Transpose flags are ignored.
+   */
+  pairwiseMatmul(x: Tensor, w: Tensor, opts: MatmulOptions): Tensor;
+  /** Weight gradient of {@link Backend.pairwiseMatmul}: pairwise(x)ᵀ·g per entry of g's batch [..., E(E−1)/2, N]. */
+  pairwiseMatmulGradW(x: Tensor, g: Tensor): Tensor;
 
   // ---- fused model kernels --------------------------------------------------------------------------------------
   /**

@@ -23,6 +23,7 @@ import * as ew from "./cpu/elementwise.ts";
 import * as red from "./cpu/reduce.ts";
 import * as mov from "./cpu/movement.ts";
 import * as mm from "./cpu/matmul.ts";
+import * as pmm from "./cpu/pairwise_matmul.ts";
 import * as att from "./cpu/attention.ts";
 import * as rnd from "./cpu/random.ts";
 import * as opt from "./cpu/optim.ts";
@@ -203,6 +204,13 @@ export class CpuBackend implements Backend {
   matmul(a: Tensor, b: Tensor, opts: MatmulOptions): Tensor {
     return mm.matmul(this, a, b, opts);
   }
+  pairwiseMatmul(x: Tensor, w: Tensor, opts: MatmulOptions): Tensor {
+    return pmm.pairwiseMatmul(this, x, w, opts);
+  }
+  pairwiseMatmulGradW(x: Tensor, g: Tensor): Tensor {
+    return pmm.pairwiseMatmulGradW(this, x, g);
+  }
+
   attention(
     q: Tensor,
     k: Tensor,

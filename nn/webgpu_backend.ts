@@ -26,6 +26,7 @@ import * as ew from "../kernels/elementwise.ts";
 import * as red from "../kernels/reduce.ts";
 import * as mov from "../kernels/movement.ts";
 import * as mm from "../kernels/matmul.ts";
+import * as pmm from "../kernels/pairwise_matmul.ts";
 import * as att from "../kernels/attention.ts";
 import * as rnd from "../kernels/random.ts";
 import * as opt from "../kernels/optim.ts";
@@ -232,6 +233,13 @@ export class WebGpuBackend implements Backend {
   matmul(a: Tensor, b: Tensor, opts: MatmulOptions): Tensor {
     return mm.matmul(this, a, b, opts);
   }
+  pairwiseMatmul(x: Tensor, w: Tensor, opts: MatmulOptions): Tensor {
+    return pmm.pairwiseMatmul(this, x, w, opts);
+  }
+  pairwiseMatmulGradW(x: Tensor, g: Tensor): Tensor {
+    return pmm.pairwiseMatmulGradW(this, x, g);
+  }
+
   attention(
     q: Tensor,
     k: Tensor,

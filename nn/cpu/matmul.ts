@@ -10,7 +10,7 @@ import { broadcastShapes, broadcastStrides, type Shape, sizeOf, stridesOf } from
 import { unaryScalar } from "./elementwise.ts";
 
 /** Offset (in whole batch entries) of batch entry `idx` of `outBatch` in an operand with batch `shape`. */
-function batchIndex(idx: number, outBatch: Shape, outStrides: number[], strides: number[]): number {
+export function batchIndex(idx: number, outBatch: Shape, outStrides: number[], strides: number[]): number {
   let o = 0, rem = idx;
   for (let d = 0; d < outBatch.length; d++) {
     const q = Math.floor(rem / outStrides[d]);

@@ -20,7 +20,8 @@ import { Dropout } from "../layers/dropout.ts";
 import { Module, type StateTensor } from "../layers/module.ts";
 import { clamp, div, mul, relu } from "../ops/elementwise.ts";
 import { softmax, sum } from "../ops/reduce.ts";
-import { concat, pairwise } from "../ops/movement.ts";
+import { concat } from "../ops/movement.ts";
+import { pairwiseMatmul } from "../ops/pairwise_matmul.ts";
 import { reparameterize } from "../ops/fused.ts";
 import { matmul } from "../ops/matmul.ts";
 import { batchNorm } from "../ops/batch_norm.ts";
@@ -63,11 +64,16 @@ export interface VibannOutputs {
   recon: Tensor;
 }
 
-/** One hidden block: Dense-ReLU → BatchNorm → dropout (fused into matmul + one batch-norm kernel in training). */
+/**
+ * One hidden block: Dense-ReLU → BatchNorm → dropout (fused into matmul + one batch-norm kernel in training). With
+ * `pairwiseInput` the Dense layer takes the E(E−1)/2 pairwise products of its input [.., B, E], computed on the fly
+ * by the sparse pairwise-matmul kernel (the weights keep their [E(E−1)/2, N] shape and names).
+ */
 export class Block extends Module {
   readonly dense: Dense;
   readonly bn: BatchNorm1d;
   readonly drop: Dropout;
+  readonly pairwiseInput: boolean;
   constructor(
     readonly name: string,
     readonly bnName: string,
@@ -75,12 +81,14 @@ export class Block extends Module {
     outF: number,
     o:
       & { replicas: number; seed: number; dropout: number | readonly number[]; stream: number }
+      & { pairwiseInput?: boolean }
       & Pick<
         VibannOptions,
         "bnEps" | "bnMomentum" | "backend"
       >,
   ) {
     super();
+    this.pairwiseInput = o.pairwiseInput ?? false;
     this.dense = new Dense(inF, outF, {
       activation: "relu",
       replicas: o.replicas,
@@ -96,9 +104,15 @@ export class Block extends Module {
     this.drop = new Dropout(o.dropout, { replicas: o.replicas, seed: o.seed, stream: o.stream });
   }
   forward(x: Tensor, mask: Tensor | null): Tensor {
-    if (!this.bn.training) return this.drop.forward(this.bn.forward(this.dense.forward(x), mask));
+    const d = this.dense;
+    if (!this.bn.training) {
+      const h = this.pairwiseInput
+        ? pairwiseMatmul(x, d.weight, { bias: d.bias, activation: "relu" })
+        : d.forward(x);
+      return this.drop.forward(this.bn.forward(h, mask));
+    }
     // Training: bias, ReLU, batch statistics and dropout in one fused kernel after a plain matmul.
-    const h = matmul(x, this.dense.weight);
+    const h = this.pairwiseInput ? pairwiseMatmul(x, d.weight) : matmul(x, d.weight);
     return batchNorm(h, this.bn.gamma, this.bn.beta, {
       eps: this.bn.eps,
       mask,
@@ -191,7 +205,10 @@ export abstract class VibannBase extends Module {
     return new Dense(inF, outF, { replicas: o.replicas ?? 1, seed: this.layerSeed(k), backend: o.backend });
   }
 
-  /** A Dense-ReLU → BatchNorm → dropout block with the k-th layer seed and dropout stream `stream`. */
+  /**
+   * A Dense-ReLU → BatchNorm → dropout block with the k-th layer seed and dropout stream `stream` (with
+   * `pairwiseInput`, its Dense layer reads the pairwise products of its input: see {@link Block}).
+   */
   protected block(
     o: VibannOptions,
     name: string,
@@ -200,6 +217,7 @@ export abstract class VibannBase extends Module {
     outF: number,
     k: number,
     stream: number,
+    pairwiseInput = false,
   ) {
     const R = o.replicas ?? 1;
     const drop = R > 1 ? this.dropoutRates : this.dropoutRates[0];
@@ -209,6 +227,7 @@ export abstract class VibannBase extends Module {
       seed: this.layerSeed(k),
       dropout: drop,
       stream,
+      pairwiseInput,
     });
   }
 
@@ -340,7 +359,7 @@ export class VibannReference extends VibannBase {
     const E = this.elements;
     this.gate = this.dense(o, E, E, 1);
     this.enc1 = this.block(o, "Comp_Enc_D1", "Comp_Enc_BN1", E, 64, 2, 100);
-    this.pair1 = this.block(o, "Comp_Pair_D1", "Comp_Pair_BN1", (E * (E - 1)) / 2, 128, 3, 101);
+    this.pair1 = this.block(o, "Comp_Pair_D1", "Comp_Pair_BN1", (E * (E - 1)) / 2, 128, 3, 101, true);
     this.pair2 = this.block(o, "Comp_Pair_D2", "Comp_Pair_BN2", 128, 64, 4, 102);
     this.fuse1 = this.block(o, "Comp_Fuse_D1", "Comp_Fuse_BN1", 128, 64, 5, 103);
   }
@@ -349,7 +368,7 @@ export class VibannReference extends VibannBase {
     const axis = s.rank - 1;
     const gate = softmax(this.gate.forward(s), axis);
     const e = this.enc1.forward(mul(s, gate), mask);
-    const p = this.pair2.forward(this.pair1.forward(pairwise(s), mask), mask);
+    const p = this.pair2.forward(this.pair1.forward(s, mask), mask);
     return { h: this.fuse1.forward(concat([e, p], axis), mask), gate };
   }
 

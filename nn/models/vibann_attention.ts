@@ -29,7 +29,7 @@ import { Dense } from "../layers/dense.ts";
 import { Module } from "../layers/module.ts";
 import { add, affine, clamp, div, greater, log, mul, relu, rsqrt, sqrt, sub } from "../ops/elementwise.ts";
 import { mean, softmax, sum } from "../ops/reduce.ts";
-import { broadcastTo, concat, pairwise, reshape, slice } from "../ops/movement.ts";
+import { broadcastTo, concat, reshape, slice } from "../ops/movement.ts";
 import { full } from "../ops/creation.ts";
 import { attention, attentionProbs } from "../ops/fused.ts";
 import { matmul } from "../ops/matmul.ts";
@@ -249,7 +249,7 @@ export class VibannAttention extends VibannBase {
     this.poolScore = dense(c.dModel, 1);
     this.tok1 = this.block(o, "Tok_Pool_D1", "Tok_Pool_BN1", c.dModel, 64, 40, 110);
     if (c.pairwise) {
-      this.pair1 = this.block(o, "Comp_Pair_D1", "Comp_Pair_BN1", (E * (E - 1)) / 2, 128, 3, 101);
+      this.pair1 = this.block(o, "Comp_Pair_D1", "Comp_Pair_BN1", (E * (E - 1)) / 2, 128, 3, 101, true);
       this.pair2 = this.block(o, "Comp_Pair_D2", "Comp_Pair_BN2", 128, 64, 4, 102);
     } else {
       this.pair1 = this.pair2 = null;
@@ -285,7 +285,7 @@ export class VibannAttention extends VibannBase {
     const gate = reshape(matmul(sel, a, { transA: true }), s.shape); // [.., B, E]
     const e = this.tok1.forward(pooled, mask);
     if (!this.pair1 || !this.pair2) return { h: this.fuse1.forward(e, mask), gate };
-    const p = this.pair2.forward(this.pair1.forward(pairwise(s), mask), mask);
+    const p = this.pair2.forward(this.pair1.forward(s, mask), mask);
     return { h: this.fuse1.forward(concat([e, p], s.rank - 1), mask), gate };
   }
 

@@ -10,7 +10,7 @@ import { check } from "./_check.ts";
 import { sumTo } from "./elementwise.ts";
 
 /** Activations whose derivative can be computed from the output alone (fused backward). */
-const FROM_OUTPUT: Record<Activation, boolean> = {
+export const FROM_OUTPUT: Record<Activation, boolean> = {
   identity: true,
   relu: true,
   leaky_relu: true,
@@ -21,10 +21,32 @@ const FROM_OUTPUT: Record<Activation, boolean> = {
 };
 
 /** {@link sumTo} that frees `full` when the reduction made a new tensor. */
-function reduceTo(full: Tensor, shape: readonly number[]): Tensor {
+export function reduceTo(full: Tensor, shape: readonly number[]): Tensor {
   const r = sumTo(full, shape);
   if (r !== full) full.dispose();
   return r;
+}
+
+/** Checks that `bias` is [N] or [...batch, 1, N] (each batch extent the output's or 1) for `outShape`. */
+export function checkBias(op: string, bias: Tensor, outShape: readonly number[]): void {
+  const n = outShape[outShape.length - 1];
+  const okFlat = bias.rank === 1 && bias.shape[0] === n;
+  const batchOk = bias.shape.slice(0, -2).every((d, i) => d === 1 || d === outShape[i]);
+  const okBatched = bias.rank === outShape.length && bias.shape[bias.rank - 2] === 1 &&
+    bias.shape[bias.rank - 1] === n && batchOk;
+  if (!okFlat && !okBatched) {
+    throw new ShapeError(`${op}: bias ${shapeStr(bias.shape)} does not fit output ${shapeStr(outShape)}`);
+  }
+}
+
+/** Gradient of a [N] or [..., 1, N] bias from the gradient gz [..., M, N] of the biased output. */
+export function biasGrad(gz: Tensor, bias: Tensor): Tensor {
+  const be = gz.backend;
+  const rows = be.reduce("sum", gz, gz.rank - 2); // [..., N]
+  if (bias.rank === 1) return reduceTo(rows, bias.shape);
+  const kept = rows.view([...rows.shape.slice(0, -1), 1, rows.shape[rows.rank - 1]]);
+  rows.dispose();
+  return reduceTo(kept, bias.shape);
 }
 
 /** Output shape of a matmul, or a {@link ShapeError} naming both shapes. */
@@ -64,17 +86,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const act = opts.activation ?? "identity";
   const alpha = opts.alpha ?? 0.01;
   const bias = opts.bias ?? null;
-  if (bias) {
-    const n = outShape[outShape.length - 1];
-    const okFlat = bias.rank === 1 && bias.shape[0] === n;
-    // Batched bias: [...batch, 1, N], each batch extent equal to the output's or 1 (broadcast).
-    const batchOk = bias.shape.slice(0, -2).every((d, i) => d === 1 || d === outShape[i]);
-    const okBatched = bias.rank === outShape.length && bias.shape[bias.rank - 2] === 1 &&
-      bias.shape[bias.rank - 1] === n && batchOk;
-    if (!okFlat && !okBatched) {
-      throw new ShapeError(`matmul: bias ${shapeStr(bias.shape)} does not fit output ${shapeStr(outShape)}`);
-    }
-  }
+  if (bias) checkBias("matmul", bias, outShape);
   const needs = isRecording() && (a.requiresGrad || b.requiresGrad || !!bias?.requiresGrad);
   // leaky_relu's derivative follows from the output's sign only for a non-negative slope.
   const fromOutput = act === "leaky_relu" ? alpha >= 0 : FROM_OUTPUT[act];
@@ -102,15 +114,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
         : be.matmul(a, gz, { transA: !opts.transA });
       gb = reduceTo(full, b.shape);
     }
-    if (bias?.requiresGrad) {
-      const rows = be.reduce("sum", gz, gz.rank - 2); // [..., N]
-      if (bias.rank === 1) gbias = reduceTo(rows, bias.shape);
-      else {
-        const kept = rows.view([...rows.shape.slice(0, -1), 1, rows.shape[rows.rank - 1]]);
-        rows.dispose();
-        gbias = reduceTo(kept, bias.shape);
-      }
-    }
+    if (bias?.requiresGrad) gbias = biasGrad(gz, bias);
     if (gz !== g) gz.dispose();
     return [ga, gb, gbias];
   });
