@@ -11,6 +11,11 @@ export interface AdapterDescription {
   /** The backend requested through DENO_WEBGPU_BACKEND, or "auto". */
   backend: string;
   vendor: string;
+  /**
+   * LP_NUM_THREADS as set for Mesa's software rasteriser, or null: "0" makes llvmpipe run dispatches inline on
+   * the calling thread (lower per-dispatch cost, one core), which changes software-adapter timings.
+   */
+  lpNumThreads: string | null;
 }
 
 /** Raised when no usable WebGPU adapter or device can be obtained, or when the device is lost. */
@@ -107,6 +112,7 @@ async function acquire(): Promise<GpuContext> {
         .isFallbackAdapter),
       backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "auto",
       vendor: info.vendor ?? "",
+      lpNumThreads: Deno.env.get("LP_NUM_THREADS") ?? null,
     },
     limits: device.limits,
     features: new Set([...device.features] as string[]),
