@@ -107,17 +107,9 @@ export class Adam {
     if (scale.size !== R) {
       throw new ShapeError(`Adam.setReplicaLrScale: expected ${R} values, got ${scale.size}`);
     }
-    if (!this.#replicaOf) {
-      const idx = new Int32Array(this.#flat.size);
-      this.params.forEach((p, i) => {
-        const per = p.size / R;
-        for (let k = 0; k < p.size; k++) idx[this.#offsets[i] + k] = Math.floor(k / per);
-      });
-      this.#replicaOf = keep(be.fromData(idx, [idx.length], "i32"));
-    }
     noGrad(() => {
       const flat = scale.view([R]);
-      const g = be.gather(flat, this.#replicaOf!, 0);
+      const g = be.gather(flat, this.replicaIndex(), 0);
       flat.dispose();
       if (!this.#lrArena) this.#lrArena = keep(g);
       else {
@@ -125,6 +117,31 @@ export class Adam {
         g.dispose();
       }
     });
+  }
+
+  /**
+   * The replica of every arena element as an i32 tensor [arenaSize] (padding counts as replica 0), built on first
+   * use and owned by the optimiser: `gather(perReplica, replicaIndex())` spreads an [R] tensor over the arena.
+   */
+  replicaIndex(): Tensor {
+    if (!this.#replicaOf) {
+      const R = this.replicas;
+      const idx = new Int32Array(this.#flat.size);
+      this.params.forEach((p, i) => {
+        const per = p.size / R;
+        for (let k = 0; k < p.size; k++) idx[this.#offsets[i] + k] = Math.floor(k / per);
+      });
+      this.#replicaOf = keep(this.#be.fromData(idx, [idx.length], "i32"));
+    }
+    return this.#replicaOf;
+  }
+
+  /**
+   * The flat arena every parameter lives in (a view the optimiser owns: do not dispose). Whole-model operations
+   * such as best-weight snapshots can act on it in one dispatch.
+   */
+  get arena(): Tensor {
+    return this.#flat;
   }
 
   /** Total arena size in elements (including alignment padding). */

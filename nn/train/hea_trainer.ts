@@ -16,6 +16,7 @@ import type { Tensor } from "../tensor.ts";
 import { gradients, noGrad } from "../autodiff.ts";
 import { keep, scope } from "../scope.ts";
 import { Adam } from "../optim/adam.ts";
+import { BestSnapshot } from "./best_snapshot.ts";
 import { Rng } from "../random.ts";
 import { replicaSeed } from "../layers/dense.ts";
 import { HeaDvae, type HeaDvaeOptions } from "../models/hea_dvae.ts";
@@ -207,12 +208,7 @@ export async function trainHeaDvae(
     lrScale: fill(1),
     active: fill(1),
   };
-  const named = model.namedTensors();
-  const best = named.map(({ tensor }) => {
-    const c = keep(be.empty(tensor.shape));
-    be.copyInto(c, tensor);
-    return c;
-  });
+  const best = new BestSnapshot(be, model.namedTensors().map((n) => n.tensor), adam, R);
 
   // Epoch buffer layout: per step, labelled x, f, φ then unlabelled x, f (each block 64-aligned).
   const align = (n: number) => Math.ceil(n / 64) * 64;
@@ -333,13 +329,7 @@ export async function trainHeaDvae(
       [m, ...[acc, ce, st.lrScale, activeBefore, improved, activeNext].map((t) => t.view([R, 1]))],
       1,
     );
-    named.forEach(({ tensor }, i) => {
-      const cond = improved.view(
-        R > 1 ? [R, ...tensor.shape.slice(1).map(() => 1)] : tensor.shape.map(() => 1),
-      );
-      const nb = be.where(cond, tensor, best[i]);
-      be.copyInto(best[i], nb);
-    });
+    best.update(improved);
     be.copyInto(st.bestAcc, be.where(improved, acc, st.bestAcc));
     be.copyInto(st.bestCe, be.where(improved, ce, st.bestCe));
     be.copyInto(st.bestEpoch, be.where(improved, be.fill([R], epoch), st.bestEpoch));
@@ -355,9 +345,10 @@ export async function trainHeaDvae(
     return log;
   }
 
-  noGrad(() => named.forEach(({ tensor }, i) => be.copyInto(tensor, best[i])));
+  noGrad(() => best.restore());
   const [be0, ba] = await Promise.all([be.read(st.bestEpoch), be.read(st.bestAcc)]);
-  for (const t of [...best, ...Object.values(val), ...Object.values(st), epochBuf, stepAcc]) t.dispose();
+  best.dispose();
+  for (const t of [...Object.values(val), ...Object.values(st), epochBuf, stepAcc]) t.dispose();
   adam.dispose();
   model.eval();
   return {

@@ -11,6 +11,7 @@ import type { Tensor } from "../tensor.ts";
 import { gradients, noGrad } from "../autodiff.ts";
 import { keep, scope } from "../scope.ts";
 import { Adam } from "../optim/adam.ts";
+import { BestSnapshot } from "./best_snapshot.ts";
 import { replicaSeed } from "../layers/dense.ts";
 import type { VibannBase } from "../models/vibann.ts";
 import { type ArchSpec, buildVibann } from "../models/vibann_factory.ts";
@@ -228,11 +229,7 @@ export async function trainVibann(
     pwait: fill(0),
   };
   const invL = keep(be.fromData(plans.map((p) => 1 / p.latentDim), [R]));
-  const best = named.map(({ tensor }) => {
-    const c = keep(be.empty(tensor.shape));
-    be.copyInto(c, tensor);
-    return c;
-  });
+  const best = new BestSnapshot(be, named.map((n) => n.tensor), adam, R);
   // Per-epoch buffer: the layout depends only on row counts, so it is allocated once.
   let epochBuf: Tensor | null = null;
   let stepAcc: Tensor | null = null;
@@ -304,7 +301,7 @@ export async function trainVibann(
         const r = loss("weighted_mse", out.y, val.y, val.wm);
         return mul(sum(r, -1, false).view([R]), val.invN);
       });
-      return noGrad(() => epochEnd(be, epoch, m, valMse));
+      return noGrad(() => epochEnd(epoch, m, valMse));
     });
     const read = be.read(logRow);
     logRow.dispose();
@@ -321,7 +318,7 @@ export async function trainVibann(
     parseLog(p.epoch, await p.read);
   }
 
-  function epochEnd(be: Backend, epoch: number, m: Tensor, valMse: Tensor): Tensor {
+  function epochEnd(epoch: number, m: Tensor, valMse: Tensor): Tensor {
     const col = (j: number) => sliceCol(m, j);
     // KL per latent dimension: column 3 holds the per-row KL sum, divided by each replica's L.
     const klEpoch = mul(col(3), invL);
@@ -341,13 +338,7 @@ export async function trainVibann(
     const log = concat([head, klDims, sliceCols(m, 4 + 3 * L, E)], 1);
     // Snapshot the improved replicas' weights, state and β.
     const imp = improved;
-    named.forEach(({ tensor }, i) => {
-      const mask = imp.view([R, ...tensor.shape.slice(lead.length).map(() => 1)]);
-      const cond = R > 1 ? mask : imp.view(tensor.shape.map(() => 1));
-      const nb = be.where(cond, tensor, best[i]);
-      be.copyInto(best[i], nb);
-      nb.dispose();
-    });
+    best.update(imp);
     assign(st.bestBeta, where(imp, betaUsed, st.bestBeta));
     assign(st.bestEpoch, where(imp, fullR(epoch), st.bestEpoch));
     assign(st.best, where(imp, valMse, st.best));
@@ -378,15 +369,14 @@ export async function trainVibann(
     return be.slice(m, [0, j], [R, n]);
   }
   // Restore every replica's best weights (and β); replicas that never improved keep their last weights.
-  noGrad(() => {
-    named.forEach(({ tensor }, i) => be.copyInto(tensor, best[i]));
-  });
+  noGrad(() => best.restore());
   const [bestEpochV, bestV, bestBetaV] = await Promise.all([
     be.read(st.bestEpoch),
     be.read(st.best),
     be.read(st.bestBeta),
   ]);
-  for (const t of [...best, ...Object.values(val), ...Object.values(st), invL]) t.dispose();
+  best.dispose();
+  for (const t of [...Object.values(val), ...Object.values(st), invL]) t.dispose();
   epochBuf?.dispose();
   stepAcc?.dispose();
   adam.dispose();
