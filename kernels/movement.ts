@@ -49,13 +49,10 @@ function stridedAddress(dims: readonly StridedDim[], i = "i"): string {
   return terms.length ? terms.join(" + ") : "0u";
 }
 
-/**
- * Spec of a strided copy over `n` elements. `"read"`: out[i] = in[base + addr(i)] (permute, slice);
- * `"write"`: out[base + addr(i)] = in[i] (one piece of a concat). `base` is the uniform `P.base`.
- */
-export function stridedCopySpec(mode: "read" | "write", dims: readonly StridedDim[]): KernelSpec {
+/** Spec of a strided read over `n` elements: out[i] = in[base + addr(i)] (permute, slice); `base` is `P.base`. */
+export function stridedCopySpec(dims: readonly StridedDim[]): KernelSpec {
   const n = sizeOf(dims.map((d) => d.extent));
-  const key = `mov:strided:${mode}:${dims.map((d) => `${d.extent}*${d.stride}`).join(",")}`;
+  const key = `mov:strided:${dims.map((d) => `${d.extent}*${d.stride}`).join(",")}`;
   const bindings = ["read", "rw"] as const;
   return {
     key,
@@ -63,8 +60,7 @@ export function stridedCopySpec(mode: "read" | "write", dims: readonly StridedDi
     uniforms: true,
     workgroups: grid1d(Math.ceil(n / WG)),
     source: () => {
-      const addr = `P.base + ${stridedAddress(dims)}`;
-      const body = mode === "read" ? `out[i] = src[${addr}];` : `out[${addr}] = src[i];`;
+      const body = `out[i] = src[P.base + ${stridedAddress(dims)}];`;
       return `struct Params { base: u32, _p0: u32, _p1: u32, _p2: u32 }
 @group(0) @binding(0) var<uniform> P: Params;
 ${declareBindings(bindings, ["src", "out"], ["u32", "u32"])}
@@ -80,13 +76,12 @@ fn main(${GRID_ARGS}) {
 
 function runStrided(
   be: WebGpuBackend,
-  mode: "read" | "write",
   dims: readonly StridedDim[],
   base: number,
   src: Tensor,
   out: Tensor,
 ): void {
-  be.run(stridedCopySpec(mode, simplifyStrided(dims)), [src, out], packParams([["u", base]]));
+  be.run(stridedCopySpec(simplifyStrided(dims)), [src, out], packParams([["u", base]]));
 }
 
 /** Permutes axes: out.shape[d] = x.shape[perm[d]]; the output is contiguous. Works for f32 and i32. */
@@ -94,7 +89,7 @@ export function permute(be: WebGpuBackend, x: Tensor, perm: readonly number[]): 
   const st = stridesOf(x.shape);
   const out = be.alloc(perm.map((p) => x.shape[p]), x.dtype);
   if (out.size === 0) return out;
-  runStrided(be, "read", perm.map((p) => ({ extent: x.shape[p], stride: st[p] })), 0, x, out);
+  runStrided(be, perm.map((p) => ({ extent: x.shape[p], stride: st[p] })), 0, x, out);
   return out;
 }
 
@@ -109,7 +104,7 @@ export function slice(
   if (out.size === 0) return out;
   const st = stridesOf(x.shape);
   const base = begin.reduce((acc, b, d) => acc + b * st[d], 0);
-  runStrided(be, "read", size.map((n, d) => ({ extent: n, stride: st[d] })), base, x, out);
+  runStrided(be, size.map((n, d) => ({ extent: n, stride: st[d] })), base, x, out);
   return out;
 }
 
@@ -185,9 +180,55 @@ export function pad(be: WebGpuBackend, x: Tensor, shape: Shape, begin: readonly 
   return out;
 }
 
+/** One input of a grouped concat: its extent along the axis and where it starts in the output. */
+export interface ConcatPiece {
+  width: number;
+  offset: number;
+}
+
 /**
- * Concatenates along `axis` with one strided-write dispatch per non-empty input into the shared output (so the
- * number of inputs is not limited by the storage-buffer count of a stage). f32 or i32 (all inputs alike).
+ * Spec of one grouped concat dispatch: the output viewed as [outer, total, inner]; each piece k of `pieces` (an
+ * input [outer, width_k, inner]) is copied to columns offset_k… of every outer row. One invocation per input
+ * element, across the pieces in order (a chain of range tests picks the piece). Bindings: the pieces, then out.
+ */
+export function concatGroupSpec(
+  outer: number,
+  total: number,
+  inner: number,
+  pieces: readonly ConcatPiece[],
+): KernelSpec {
+  const sizes = pieces.map((p) => outer * p.width * inner);
+  const ends = sizes.map((_, k) => sizes.slice(0, k + 1).reduce((a, b) => a + b, 0));
+  const n = ends[ends.length - 1];
+  const bindings = [...pieces.map(() => "read" as const), "rw" as const];
+  const names = [...pieces.map((_, k) => `s${k}`), "out"];
+  return {
+    key: `mov:concat:${outer}:${total}:${inner}:${pieces.map((p) => `${p.width}@${p.offset}`).join(",")}`,
+    bindings,
+    uniforms: false,
+    workgroups: grid1d(Math.ceil(n / WG)),
+    source: () => {
+      const branches = pieces.map((p, k) => {
+        const start = k === 0 ? 0 : ends[k - 1];
+        const row = p.width * inner;
+        const l = start === 0 ? "i" : `(i - ${start}u)`;
+        const dst = `(${l} / ${row}u) * ${total * inner}u + ${p.offset * inner}u + ${l} % ${row}u`;
+        return `${k === 0 ? "" : " else "}if (i < ${ends[k]}u) { out[${dst}] = s${k}[${l}]; }`;
+      });
+      return `${declareBindings(bindings, names, names.map(() => "u32"))}
+@compute @workgroup_size(${WG})
+fn main(${GRID_ARGS}) {
+  let i = ${FLAT_WG} * ${WG}u + lid;
+  if (i >= ${n}u) { return; }
+  ${branches.join("")}
+}`;
+    },
+  };
+}
+
+/**
+ * Concatenates along `axis` (f32 or i32, all inputs alike): the non-empty inputs are copied in groups of as many as
+ * a stage has storage buffers for (minus the output), one dispatch per group.
  */
 export function concat(be: WebGpuBackend, xs: Tensor[], axis: number): Tensor {
   const shape = [...xs[0].shape];
@@ -196,14 +237,16 @@ export function concat(be: WebGpuBackend, xs: Tensor[], axis: number): Tensor {
   if (out.size === 0) return out;
   const total = shape[axis];
   const outer = sizeOf(shape.slice(0, axis)), inner = sizeOf(shape.slice(axis + 1));
+  const pieces: (ConcatPiece & { t: Tensor })[] = [];
   let off = 0;
   for (const t of xs) {
-    const n = t.shape[axis];
-    if (t.size > 0) {
-      const dims = [{ extent: outer, stride: total * inner }, { extent: n * inner, stride: 1 }];
-      runStrided(be, "write", dims, off * inner, t, out);
-    }
-    off += n;
+    if (t.size > 0) pieces.push({ width: t.shape[axis], offset: off, t });
+    off += t.shape[axis];
+  }
+  const group = Math.max(1, (be.ctx.limits.maxStorageBuffersPerShaderStage ?? 8) - 1);
+  for (let k = 0; k < pieces.length; k += group) {
+    const g = pieces.slice(k, k + group);
+    be.run(concatGroupSpec(outer, total, inner, g), [...g.map((p) => p.t), out]);
   }
   return out;
 }

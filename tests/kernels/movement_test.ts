@@ -2,7 +2,13 @@ import { assertClose, cpu, cpu64, gpu, HAS_GPU, randn, take } from "../_helpers.
 import type { Backend } from "../../nn/backend.ts";
 import type { Tensor } from "../../nn/tensor.ts";
 import { sizeOf } from "../../nn/shape.ts";
-import { gatherSpec, simplifyStrided, stridedCopySpec, useSortLink } from "../../kernels/movement.ts";
+import {
+  concatGroupSpec,
+  gatherSpec,
+  simplifyStrided,
+  stridedCopySpec,
+  useSortLink,
+} from "../../kernels/movement.ts";
 
 function assertEq(actual: unknown, expected: unknown, msg = ""): void {
   const a = JSON.stringify(actual), e = JSON.stringify(expected);
@@ -68,11 +74,15 @@ Deno.test("movement: strided index spaces simplify (drop size-1 axes, merge adja
     { extent: 2, stride: 7 },
     { extent: 3, stride: 1 },
   ]);
-  const a = stridedCopySpec("read", [{ extent: 2, stride: 7 }, { extent: 3, stride: 1 }]);
-  const b = stridedCopySpec("read", [{ extent: 2, stride: 8 }, { extent: 3, stride: 1 }]);
-  const c = stridedCopySpec("write", [{ extent: 2, stride: 7 }, { extent: 3, stride: 1 }]);
-  if (a.key === b.key || a.key === c.key) throw new Error("strided keys must differ with strides and mode");
+  const a = stridedCopySpec([{ extent: 2, stride: 7 }, { extent: 3, stride: 1 }]);
+  const b = stridedCopySpec([{ extent: 2, stride: 8 }, { extent: 3, stride: 1 }]);
+  if (a.key === b.key) throw new Error("strided keys must differ with strides");
   if (a.source() === b.source()) throw new Error("sources should differ");
+  // Grouped concat: the key tracks every piece's width and offset; one binding per piece plus the output.
+  const c1 = concatGroupSpec(2, 5, 3, [{ width: 2, offset: 0 }, { width: 3, offset: 2 }]);
+  const c2 = concatGroupSpec(2, 5, 3, [{ width: 3, offset: 0 }, { width: 2, offset: 3 }]);
+  if (c1.key === c2.key) throw new Error("concat keys must differ with the pieces");
+  assertEq(c1.bindings, ["read", "read", "rw"]);
   if (gatherSpec(1, 5, 3, 4).key === gatherSpec(1, 6, 3, 4).key) {
     throw new Error("gather key must include dim");
   }
