@@ -43,16 +43,15 @@ import {
   addScalar,
   affine,
   broadcastTo,
-  clamp,
   concat,
   div,
   matmul,
   mean,
   mul,
   mulScalar,
-  pairwise,
-  relu,
+  pairwiseMatmul,
   reshape,
+  simplex,
   slice,
   softmax,
   sqrt,
@@ -185,11 +184,11 @@ export class DesignModel {
     if (m instanceof VibannReference) {
       // The reference's encode, split at the first dropout layers (nn/models/vibann.ts).
       const axis = x.rank - 1;
-      const r = relu(x);
-      const sx = div(r, clamp(sum(r, axis, true), 1e-8, Infinity));
+      const sx = simplex(x);
       const gate = softmax(m.gate.forward(sx), axis);
       const e0 = m.enc1.bn.forward(m.enc1.dense.forward(mul(sx, gate)));
-      const p0 = m.pair1.bn.forward(m.pair1.dense.forward(pairwise(sx)));
+      const d1 = m.pair1.dense;
+      const p0 = m.pair1.bn.forward(pairwiseMatmul(sx, d1.weight, { bias: d1.bias, activation: "relu" }));
       const enc = m.enc1.drop.forward(stack(e0));
       const pair = m.pair2.forward(m.pair1.drop.forward(stack(p0)), null);
       mu = m.zMu.forward(m.fuse1.forward(concat([enc, pair], axis), null));

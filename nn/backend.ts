@@ -232,6 +232,8 @@ export interface Backend {
   random(kind: "uniform" | "normal", shape: Shape, key: RngKey, step: number): Tensor;
   /** Inverted-dropout mask: 1/(1−p) with probability 1−p, else 0, from the same uniforms as `random`. */
   dropoutMask(shape: Shape, p: number, key: RngKey, step: number): Tensor;
+  /** Simplex projection over the last axis: relu(x) / max(Σ relu(x), 1e-8) (not differentiated; see ops/fused). */
+  simplex(x: Tensor): Tensor;
   /** Per-row fused loss over the last axis: weighted MSE w·Σ(a−b)², KL(b‖a)·w with a, b probabilities, BCE. */
   loss(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null): Tensor;
   /** Gradient of {@link Backend.loss} with respect to `pred`, given the gradient of the per-row loss. */

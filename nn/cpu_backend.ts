@@ -24,6 +24,7 @@ import * as red from "./cpu/reduce.ts";
 import * as mov from "./cpu/movement.ts";
 import * as mm from "./cpu/matmul.ts";
 import * as pmm from "./cpu/pairwise_matmul.ts";
+import { simplex as simplexCpu } from "./cpu/simplex.ts";
 import * as att from "./cpu/attention.ts";
 import * as rnd from "./cpu/random.ts";
 import * as opt from "./cpu/optim.ts";
@@ -255,6 +256,9 @@ export class CpuBackend implements Backend {
   }
   dropoutMask(shape: Shape, p: number, key: RngKey, step: number): Tensor {
     return rnd.dropoutMask(this, shape, p, key, step);
+  }
+  simplex(x: Tensor): Tensor {
+    return simplexCpu(this, x);
   }
   loss(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null): Tensor {
     return opt.loss(this, kind, pred, target, weight);

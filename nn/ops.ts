@@ -7,5 +7,6 @@ export * from "./ops/elementwise.ts";
 export * from "./ops/reduce.ts";
 export * from "./ops/movement.ts";
 export * from "./ops/matmul.ts";
+export * from "./ops/pairwise_matmul.ts";
 export * from "./ops/fused.ts";
 export * from "./ops/batch_norm.ts";

@@ -27,6 +27,7 @@ import * as red from "../kernels/reduce.ts";
 import * as mov from "../kernels/movement.ts";
 import * as mm from "../kernels/matmul.ts";
 import * as pmm from "../kernels/pairwise_matmul.ts";
+import { simplex as simplexKernel } from "../kernels/simplex.ts";
 import * as att from "../kernels/attention.ts";
 import * as rnd from "../kernels/random.ts";
 import * as opt from "../kernels/optim.ts";
@@ -284,6 +285,9 @@ export class WebGpuBackend implements Backend {
   }
   dropoutMask(shape: Shape, p: number, key: RngKey, step: number): Tensor {
     return rnd.dropoutMask(this, shape, p, key, step);
+  }
+  simplex(x: Tensor): Tensor {
+    return simplexKernel(this, x);
   }
   loss(kind: LossKind, pred: Tensor, target: Tensor, weight: Tensor | null): Tensor {
     return opt.loss(this, kind, pred, target, weight);

@@ -18,11 +18,11 @@ import { BatchNorm1d } from "../layers/batch_norm.ts";
 import { Dense } from "../layers/dense.ts";
 import { Dropout } from "../layers/dropout.ts";
 import { Module, type StateTensor } from "../layers/module.ts";
-import { clamp, div, mul, relu } from "../ops/elementwise.ts";
-import { softmax, sum } from "../ops/reduce.ts";
+import { mul } from "../ops/elementwise.ts";
+import { softmax } from "../ops/reduce.ts";
 import { concat } from "../ops/movement.ts";
 import { pairwiseMatmul } from "../ops/pairwise_matmul.ts";
-import { reparameterize } from "../ops/fused.ts";
+import { reparameterize, simplex } from "../ops/fused.ts";
 import { matmul } from "../ops/matmul.ts";
 import { batchNorm } from "../ops/batch_norm.ts";
 import { ShapeError, shapeStr } from "../shape.ts";
@@ -259,9 +259,7 @@ export abstract class VibannBase extends Module {
    */
   encode(comp: Tensor, mask: Tensor | null = null): { s: Tensor; gate: Tensor; mu: Tensor; logvar: Tensor } {
     this.checkInput("composition", comp, this.elements);
-    const axis = comp.rank - 1;
-    const r = relu(comp);
-    const s = div(r, clamp(sum(r, axis, true), 1e-8, Infinity));
+    const s = simplex(comp);
     const { h, gate } = this.encodeFeatures(s, mask);
     let mu = this.zMu.forward(h);
     let logvar = this.zLogvar.forward(h);

@@ -27,11 +27,11 @@ import { keep } from "../scope.ts";
 import { noGrad } from "../autodiff.ts";
 import { Dense } from "../layers/dense.ts";
 import { Module } from "../layers/module.ts";
-import { add, affine, clamp, div, greater, log, mul, relu, rsqrt, sqrt, sub } from "../ops/elementwise.ts";
+import { add, affine, clamp, greater, log, mul, rsqrt, sqrt, sub } from "../ops/elementwise.ts";
 import { mean, softmax, sum } from "../ops/reduce.ts";
 import { broadcastTo, concat, reshape, slice } from "../ops/movement.ts";
 import { full } from "../ops/creation.ts";
-import { attention, attentionProbs } from "../ops/fused.ts";
+import { attention, attentionProbs, simplex } from "../ops/fused.ts";
 import { matmul } from "../ops/matmul.ts";
 import { ShapeError } from "../shape.ts";
 import {
@@ -305,9 +305,7 @@ export class VibannAttention extends VibannBase {
   /** Token selection, fractions [.., B, T, 1], embedded tokens and validity of compositions [.., B, E]. */
   embedTokens(comp: Tensor): { sel: Tensor; frac: Tensor; x: Tensor; valid: Tensor } {
     this.checkInput("composition", comp, this.elements);
-    const axis = comp.rank - 1;
-    const r = relu(comp);
-    return this.#tokens(div(r, clamp(sum(r, axis, true), 1e-8, Infinity)));
+    return this.#tokens(simplex(comp));
   }
 
   /** The attention key bias log f [(R·B), T, 1, 1] (null without the fraction bias); empty slots are masked anyway. */

@@ -5,7 +5,9 @@
  */
 import type { LossKind } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
-import { record } from "../autodiff.ts";
+import { isRecording, record } from "../autodiff.ts";
+import { clamp, div, relu } from "./elementwise.ts";
+import { sum } from "./reduce.ts";
 import type { RngKey } from "../random.ts";
 import { sameShape, ShapeError, shapeStr } from "../shape.ts";
 import { check } from "./_check.ts";
@@ -121,4 +123,17 @@ export function loss(kind: LossKind, pred: Tensor, target: Tensor, weight: Tenso
   }
   const y = be.loss(kind, pred, target, weight);
   return record(y, kind, [pred], (g) => [be.lossGrad(kind, pred, target, weight, g)]);
+}
+
+/**
+ * Simplex projection over the last axis, s = relu(x) / max(Σ relu(x), 1e-8) (the reference's `Comp_Simplex`): one
+ * kernel when no gradient flows to x (training and prediction on data), else the differentiable composition of
+ * relu, sum, clamp and div (attributions and design gradients with respect to the composition).
+ */
+export function simplex(x: Tensor): Tensor {
+  const be = check("simplex", [x]);
+  if (x.rank < 1) throw new ShapeError(`simplex: needs rank ≥ 1, got ${shapeStr(x.shape)}`);
+  if (!(isRecording() && x.requiresGrad)) return be.simplex(x);
+  const r = relu(x);
+  return div(r, clamp(sum(r, x.rank - 1, true), 1e-8, Infinity));
 }
