@@ -17,7 +17,7 @@ import type { VibannBase } from "../models/vibann.ts";
 import { type ArchSpec, buildVibann } from "../models/vibann_factory.ts";
 import { add, affine, exp, mul, square, sub } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
-import { concat } from "../ops/movement.ts";
+import { concat, reshape } from "../ops/movement.ts";
 import { matmul } from "../ops/matmul.ts";
 import { loss } from "../ops/fused.ts";
 import { packEpoch, type PackSource, type StepLayout } from "./epoch_batches.ts";
@@ -233,6 +233,15 @@ export async function trainVibann(
   // Per-epoch buffer: the layout depends only on row counts, so it is allocated once.
   let epochBuf: Tensor | null = null;
   let stepAcc: Tensor | null = null;
+  // Metric and loss row weights 1/b of steps without padding rows, one kept constant per batch width.
+  const widthWeights = new Map<number, Tensor>();
+  // Backward seed of the per-replica losses [.., 1, 1]: ones, so each replica gets its own loss's gradient.
+  const lossSeed = keep(be.fill([...lead, 1, 1], 1));
+  const rowWeights = (b: number) => {
+    let t = widthWeights.get(b);
+    if (!t) widthWeights.set(b, t = keep(be.fill([...lead, b], 1 / b)));
+    return t;
+  };
   const curves: EpochLog[][] = plans.map(() => []);
   const K = 10; // scalar columns of the log row
   const pending: { epoch: number; read: Promise<Float32Array | Int32Array> }[] = [];
@@ -285,12 +294,28 @@ export async function trainVibann(
     // Each step in its own scope, summing its metrics into a kept accumulator: the step frees everything it
     // allocated, so every step reuses the same pool buffers (and cached bind groups).
     stepAcc ??= keep(be.empty([R, stepColumns(L, E)]));
+    // β_r / L_r for the epoch (β changes only at its end).
+    const klScale = keep(noGrad(() => mul(st.beta, invL)));
     packed.steps.forEach((lay, k) =>
       scope(() => {
-        const m = trainStep(be, model, adam, params, epochBuf!, lay, lead, E, st.beta, invL, reconWeight);
+        const m = trainStep(
+          be,
+          model,
+          adam,
+          params,
+          epochBuf!,
+          lay,
+          lead,
+          E,
+          klScale,
+          rowWeights,
+          reconWeight,
+          lossSeed,
+        );
         noGrad(() => be.copyInto(stepAcc!, k === 0 ? m : add(stepAcc!, m)));
       })
     );
+    klScale.dispose();
     const logRow = scope(() => {
       const S = packed.steps.length;
       const m = noGrad(() => affine(stepAcc!, 1 / S)); // [R, stepColumns(L, E)] means over steps
@@ -376,7 +401,9 @@ export async function trainVibann(
     be.read(st.bestBeta),
   ]);
   best.dispose();
-  for (const t of [...Object.values(val), ...Object.values(st), invL]) t.dispose();
+  for (const t of [...Object.values(val), ...Object.values(st), ...widthWeights.values(), lossSeed, invL]) {
+    t.dispose();
+  }
   epochBuf?.dispose();
   stepAcc?.dispose();
   adam.dispose();
@@ -406,9 +433,10 @@ function trainStep(
   lay: StepLayout,
   lead: number[],
   E: number,
-  beta: Tensor,
-  invL: Tensor,
+  klScale: Tensor,
+  rowWeights: (width: number) => Tensor,
   reconWeight: number,
+  seed: Tensor,
 ): Tensor {
   const R = model.replicas, b = lay.width, L = model.latentDim;
   const v = (off: number, shape: number[]) => be.subview(buf, off, [...lead, ...shape]);
@@ -419,25 +447,27 @@ function trainStep(
   const out = model.forward(comp, load, mask);
   const mse = loss("weighted_mse", out.y, y, wm);
   const recon = loss("kl_categorical", out.recon, comp, wm);
-  // β_r / L_r per row (masked rows contribute nothing), [.., b].
+  // β_r / L_r per row (masked rows contribute nothing), [.., b] (or [.., 1], broadcast).
   const klCoef = noGrad(() => {
-    const c = mul(beta, invL).view([...lead, 1]);
+    const c = klScale.view([...lead, 1]);
     return maskRows ? mul(maskRows, c) : c;
   });
   const perRow = add(add(mse, affine(recon, reconWeight)), mul(out.kl, klCoef));
-  const total = sum(mul(sum(perRow, -1, true), invN));
-  adam.update(gradients(total, params));
+  // Row weights mask/n: a cached constant 1/b when every row is real.
+  const w = noGrad(() => maskRows ? mul(maskRows, invN) : rowWeights(b)).view([...lead, 1, b]);
+  // Per replica Σ_rows w·loss as one matmul; its gradient is that of the sum over replicas (each replica's own).
+  const total = matmul(w, reshape(perRow, [...lead, b, 1]));
+  adam.update(gradients(total, params, seed));
   return noGrad(() => {
-    // Row means of every logged per-row quantity as ONE weighted row-sum (a matmul with the row weights
-    // mask/n): total loss, weighted MSE, weighted reconstruction KL, latent KL, then σ², μ² and logσ² per latent
+    // Row means of every logged per-row quantity as ONE weighted row-sum (a matmul with the same row weights):
+    // total loss, weighted MSE, weighted reconstruction KL, latent KL, then σ², μ² and logσ² per latent
     // dimension and the gate per element. The epoch end turns the σ², μ², logσ² means into per-dimension KL.
-    const w = maskRows ? mul(maskRows, invN) : mul(be.fill([...lead, b], 1), invN);
     const col = (t: Tensor) => t.view([...lead, b, 1]);
     const rows = concat(
       [col(perRow), col(mse), col(recon), col(out.kl), exp(out.logvar), square(out.mu), out.logvar, out.gate],
       -1,
     );
-    return matmul(w.view([...lead, 1, b]), rows).view([R, stepColumns(L, E)]);
+    return matmul(w, rows).view([R, stepColumns(L, E)]);
   });
 }
 
