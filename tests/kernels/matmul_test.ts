@@ -7,6 +7,7 @@ import {
   MATMUL_ACTIVATION_WGSL,
   MATMUL_BLOCKS,
   type MatmulConfig,
+  SMALL_M_BLOCKS,
 } from "../../kernels/matmul.ts";
 import type { WebGpuBackend } from "../../nn/webgpu_backend.ts";
 
@@ -152,6 +153,11 @@ Deno.test("matmul: the configuration chooser picks big blocks for big problems a
   const small = chooseMatmulConfig(32, 64, 57, 1, 2);
   const tiles = Math.ceil(32 / (small.r * small.wgy)) * Math.ceil(64 / (small.c * small.wgx));
   if (tiles < 2) throw new Error(`32×57×64 runs on one workgroup: ${JSON.stringify(small)}`);
+  // Batch-sized row counts use single-chunk (8-invocation) workgroups.
+  const batchRows = chooseMatmulConfig(32, 128, 64, 1, 2);
+  if (batchRows.wgx * batchRows.wgy !== 8) {
+    throw new Error(`32×64×128 should use 8 invocations: ${JSON.stringify(batchRows)}`);
+  }
 });
 
 Deno.test({
@@ -162,6 +168,7 @@ Deno.test({
     const g = (await gpu())!;
     const cfgs: MatmulConfig[] = [
       ...MATMUL_BLOCKS.map(({ r, c, wgx, wgy }) => ({ r, c, wgx, wgy })),
+      ...SMALL_M_BLOCKS,
       { r: 4, c: 3, wgx: 1, wgy: 8 }, // thin N
       { r: 3, c: 4, wgx: 16, wgy: 1 }, // thin M
     ];
