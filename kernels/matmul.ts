@@ -100,7 +100,7 @@ export const MATMUL_BLOCKS: readonly (MatmulConfig & { rate: number })[] = [
   { r: 1, c: 4, wgx: 8, wgy: 8, rate: 4.2 },
 ];
 
-/** Blocks for problems with few rows (M ≤ 64, K ≤ 256): one 8-invocation row of 8×8 or 8×16 blocks. */
+/** Blocks for problems with few rows (M·batch ≤ 128, K ≤ 256): one 8-invocation row of 8×8 or 8×16 blocks. */
 export const SMALL_M_BLOCKS: readonly MatmulConfig[] = [
   { r: 8, c: 8, wgx: 8, wgy: 1 },
   { r: 8, c: 16, wgx: 8, wgy: 1 },
@@ -130,10 +130,11 @@ export function chooseMatmulConfig(
     const c = n % 4 === 0 ? 4 : 1;
     return { r: m, c, wgx: Math.min(64, Math.max(8, Math.ceil(n / c / 8) * 8)), wgy: 1 };
   }
-  if (m <= 64 && k <= 256) {
-    // Few rows (a training batch): eight-invocation workgroups of 8×8 or 8×16 blocks. llvmpipe runs a workgroup as
-    // 8-wide SIMD chunks one after another, so at these sizes fewer, single-chunk workgroups beat the table below by
-    // 20–30 % (32×128×64: 154 → 116 µs threaded, 116 → 87 µs inline).
+  if (m * batch <= 128 && k <= 256) {
+    // Few rows (one model's training batch): eight-invocation workgroups of 8×8 or 8×16 blocks. llvmpipe runs a
+    // workgroup as 8-wide SIMD chunks one after another, so at these sizes fewer, single-chunk workgroups beat the
+    // table below by 20–30 % (32×128×64: 154 → 116 µs threaded, 116 → 87 µs inline). With replicas (a batch of such
+    // products) the measurements were mixed, so the table's throughput model decides.
     return { ...SMALL_M_BLOCKS[n >= 128 ? 1 : 0] };
   }
   let best = MATMUL_BLOCKS[0], bestCost = Infinity;
