@@ -23,7 +23,7 @@ import { rowKernel, type RowMode, rowMode } from "./wgsl_rows.ts";
 const WG = 256;
 
 /** Per-element loss term added to `acc` (p = pred[i], t = target[i]). */
-const LOSS_TERM_WGSL: Record<LossKind, string> = {
+export const LOSS_TERM_WGSL: Record<LossKind, string> = {
   weighted_mse: "let d = p - t;\n    acc = acc + d * d;",
   kl_categorical:
     "let tc = clamp(t, 1e-7, 1.0);\n    let pc = clamp(p, 1e-7, 1.0);\n    acc = acc + tc * (log(tc) - log(pc));",
@@ -31,7 +31,7 @@ const LOSS_TERM_WGSL: Record<LossKind, string> = {
 };
 
 /** d(loss term)/dp (p = pred[i], t = target[i]). */
-const LOSS_GRAD_WGSL: Record<LossKind, string> = {
+export const LOSS_GRAD_WGSL: Record<LossKind, string> = {
   weighted_mse: "2.0 * (p - t)",
   kl_categorical: "select(0.0, -clamp(t, 1e-7, 1.0) / p, p >= 1e-7 && p <= 1.0)",
   bce_logits: "sigmoid_f(p) - t",

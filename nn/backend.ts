@@ -44,6 +44,20 @@ export type UnaryOp =
 /** Elementwise binary ops with NumPy broadcasting. Comparisons return 1 or 0. */
 export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min" | "pow" | "gt" | "ge" | "lt" | "eq";
 
+/**
+ * Inputs of the fused VIBANN objective: pred, target [..., P]; weight and kl [...]; recon, comp [..., E]; kappa
+ * (the latent-KL coefficient β/L) per row [...] or per leading entry, broadcast over the rows of the last axis.
+ */
+export interface VibObjectiveInputs {
+  pred: Tensor;
+  target: Tensor;
+  weight: Tensor;
+  recon: Tensor;
+  comp: Tensor;
+  kl: Tensor;
+  kappa: Tensor;
+}
+
 /** Activations that can be fused into the matmul epilogue. */
 export type Activation = "identity" | "relu" | "leaky_relu" | "tanh" | "sigmoid" | "softplus" | "gelu";
 
@@ -232,6 +246,17 @@ export interface Backend {
   random(kind: "uniform" | "normal", shape: Shape, key: RngKey, step: number): Tensor;
   /** Inverted-dropout mask: 1/(1−p) with probability 1−p, else 0, from the same uniforms as `random`. */
   dropoutMask(shape: Shape, p: number, key: RngKey, step: number): Tensor;
+  /**
+   * The VIBANN objective per row (see kernels/vib_objective.ts): stats [..., 4] = (mse + ρ·recon + κ·kl, mse,
+   * recon, kl) with mse the weighted MSE of pred vs target, recon the weighted categorical KL of comp vs recon.
+   */
+  vibObjective(a: VibObjectiveInputs, reconWeight: number): Tensor;
+  /** Backward of {@link Backend.vibObjective} from the stats gradient g [..., 4]. */
+  vibObjectiveGrad(
+    a: VibObjectiveInputs,
+    reconWeight: number,
+    g: Tensor,
+  ): { dpred: Tensor; drecon: Tensor; dkl: Tensor };
   /** Simplex projection over the last axis: relu(x) / max(Σ relu(x), 1e-8) (not differentiated; see ops/fused). */
   simplex(x: Tensor): Tensor;
   /** Per-row fused loss over the last axis: weighted MSE w·Σ(a−b)², KL(b‖a)·w with a, b probabilities, BCE. */

@@ -15,6 +15,7 @@ import type {
   ReduceOp,
   Storage,
   UnaryOp,
+  VibObjectiveInputs,
 } from "./backend.ts";
 import { type DType, Tensor } from "./tensor.ts";
 import { type Shape, sizeOf } from "./shape.ts";
@@ -24,6 +25,7 @@ import * as red from "./cpu/reduce.ts";
 import * as mov from "./cpu/movement.ts";
 import * as mm from "./cpu/matmul.ts";
 import * as pmm from "./cpu/pairwise_matmul.ts";
+import * as vob from "./cpu/vib_objective.ts";
 import { simplex as simplexCpu } from "./cpu/simplex.ts";
 import * as att from "./cpu/attention.ts";
 import * as rnd from "./cpu/random.ts";
@@ -256,6 +258,12 @@ export class CpuBackend implements Backend {
   }
   dropoutMask(shape: Shape, p: number, key: RngKey, step: number): Tensor {
     return rnd.dropoutMask(this, shape, p, key, step);
+  }
+  vibObjective(a: VibObjectiveInputs, reconWeight: number): Tensor {
+    return vob.vibObjective(this, a, reconWeight);
+  }
+  vibObjectiveGrad(a: VibObjectiveInputs, reconWeight: number, g: Tensor) {
+    return vob.vibObjectiveGrad(this, a, reconWeight, g);
   }
   simplex(x: Tensor): Tensor {
     return simplexCpu(this, x);

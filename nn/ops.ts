@@ -9,4 +9,5 @@ export * from "./ops/movement.ts";
 export * from "./ops/matmul.ts";
 export * from "./ops/pairwise_matmul.ts";
 export * from "./ops/fused.ts";
+export * from "./ops/vib_objective.ts";
 export * from "./ops/batch_norm.ts";

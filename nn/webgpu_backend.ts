@@ -15,6 +15,7 @@ import type {
   ReduceOp,
   Storage,
   UnaryOp,
+  VibObjectiveInputs,
 } from "./backend.ts";
 import { type DType, Tensor } from "./tensor.ts";
 import { type Shape, sizeOf } from "./shape.ts";
@@ -27,6 +28,7 @@ import * as red from "../kernels/reduce.ts";
 import * as mov from "../kernels/movement.ts";
 import * as mm from "../kernels/matmul.ts";
 import * as pmm from "../kernels/pairwise_matmul.ts";
+import * as vob from "../kernels/vib_objective.ts";
 import { simplex as simplexKernel } from "../kernels/simplex.ts";
 import * as att from "../kernels/attention.ts";
 import * as rnd from "../kernels/random.ts";
@@ -285,6 +287,12 @@ export class WebGpuBackend implements Backend {
   }
   dropoutMask(shape: Shape, p: number, key: RngKey, step: number): Tensor {
     return rnd.dropoutMask(this, shape, p, key, step);
+  }
+  vibObjective(a: VibObjectiveInputs, reconWeight: number): Tensor {
+    return vob.vibObjective(this, a, reconWeight);
+  }
+  vibObjectiveGrad(a: VibObjectiveInputs, reconWeight: number, g: Tensor) {
+    return vob.vibObjectiveGrad(this, a, reconWeight, g);
   }
   simplex(x: Tensor): Tensor {
     return simplexKernel(this, x);

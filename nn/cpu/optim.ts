@@ -18,7 +18,7 @@ function clip01(x: number): number {
 }
 
 /** One element's loss term. */
-function lossTerm(kind: LossKind, p: number, t: number): number {
+export function lossTerm(kind: LossKind, p: number, t: number): number {
   switch (kind) {
     case "weighted_mse":
       return (p - t) * (p - t);
@@ -32,7 +32,7 @@ function lossTerm(kind: LossKind, p: number, t: number): number {
 }
 
 /** d(term)/dp for one element. */
-function lossTermGrad(kind: LossKind, p: number, t: number): number {
+export function lossTermGrad(kind: LossKind, p: number, t: number): number {
   switch (kind) {
     case "weighted_mse":
       return 2 * (p - t);

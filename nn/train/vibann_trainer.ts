@@ -17,9 +17,10 @@ import type { VibannBase } from "../models/vibann.ts";
 import { type ArchSpec, buildVibann } from "../models/vibann_factory.ts";
 import { add, affine, exp, mul, square, sub } from "../ops/elementwise.ts";
 import { sum } from "../ops/reduce.ts";
-import { concat, reshape } from "../ops/movement.ts";
+import { concat } from "../ops/movement.ts";
 import { matmul } from "../ops/matmul.ts";
 import { loss } from "../ops/fused.ts";
+import { vibObjective } from "../ops/vib_objective.ts";
 import { packEpoch, type PackSource, type StepLayout } from "./epoch_batches.ts";
 
 /** The data a run trains on (all rows of the dataset; replicas pick rows by index). */
@@ -235,8 +236,8 @@ export async function trainVibann(
   let stepAcc: Tensor | null = null;
   // Metric and loss row weights 1/b of steps without padding rows, one kept constant per batch width.
   const widthWeights = new Map<number, Tensor>();
-  // Backward seed of the per-replica losses [.., 1, 1]: ones, so each replica gets its own loss's gradient.
-  const lossSeed = keep(be.fill([...lead, 1, 1], 1));
+  // Backward seed of the per-replica step sums [.., 1, 4] of the objective's stats: the loss column only.
+  const lossSeed = keep(be.fromData(Array.from({ length: R }, () => [1, 0, 0, 0]).flat(), [...lead, 1, 4]));
   const rowWeights = (b: number) => {
     let t = widthWeights.get(b);
     if (!t) widthWeights.set(b, t = keep(be.fill([...lead, b], 1 / b)));
@@ -445,28 +446,23 @@ function trainStep(
   const mask = lay.masked ? v(lay.mask, [b, 1]) : null;
   const maskRows = lay.masked ? v(lay.mask, [b]) : null;
   const out = model.forward(comp, load, mask);
-  const mse = loss("weighted_mse", out.y, y, wm);
-  const recon = loss("kl_categorical", out.recon, comp, wm);
-  // β_r / L_r per row (masked rows contribute nothing), [.., b] (or [.., 1], broadcast).
-  const klCoef = noGrad(() => {
-    const c = klScale.view([...lead, 1]);
-    return maskRows ? mul(maskRows, c) : c;
-  });
-  const perRow = add(add(mse, affine(recon, reconWeight)), mul(out.kl, klCoef));
+  // κ = β_r / L_r per replica, or per row with padding rows at 0.
+  const kappa = noGrad(() => maskRows ? mul(maskRows, klScale.view([...lead, 1])) : klScale);
+  // Per row (loss, weighted MSE, weighted reconstruction KL, latent KL) in one kernel: [.., b, 4].
+  const stats = vibObjective(
+    { pred: out.y, target: y, weight: wm, recon: out.recon, comp, kl: out.kl, kappa },
+    reconWeight,
+  );
   // Row weights mask/n: a cached constant 1/b when every row is real.
   const w = noGrad(() => maskRows ? mul(maskRows, invN) : rowWeights(b)).view([...lead, 1, b]);
-  // Per replica Σ_rows w·loss as one matmul; its gradient is that of the sum over replicas (each replica's own).
-  const total = matmul(w, reshape(perRow, [...lead, b, 1]));
-  adam.update(gradients(total, params, seed));
+  // Per replica Σ_rows w·stats as one matmul; the seed (1, 0, 0, 0) back-propagates the loss column, so each
+  // replica gets its own loss's gradient.
+  adam.update(gradients(matmul(w, stats), params, seed));
   return noGrad(() => {
     // Row means of every logged per-row quantity as ONE weighted row-sum (a matmul with the same row weights):
-    // total loss, weighted MSE, weighted reconstruction KL, latent KL, then σ², μ² and logσ² per latent
-    // dimension and the gate per element. The epoch end turns the σ², μ², logσ² means into per-dimension KL.
-    const col = (t: Tensor) => t.view([...lead, b, 1]);
-    const rows = concat(
-      [col(perRow), col(mse), col(recon), col(out.kl), exp(out.logvar), square(out.mu), out.logvar, out.gate],
-      -1,
-    );
+    // the four stats, then σ², μ² and logσ² per latent dimension and the gate per element. The epoch end turns
+    // the σ², μ², logσ² means into per-dimension KL.
+    const rows = concat([stats, exp(out.logvar), square(out.mu), out.logvar, out.gate], -1);
     return matmul(w, rows).view([R, stepColumns(L, E)]);
   });
 }
