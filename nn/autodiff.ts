@@ -43,6 +43,30 @@ export function record(
   return out;
 }
 
+/**
+ * Like {@link record} for an op with several outputs and one backward over all of them: the gradient pass calls
+ * `backward` once, after every output's gradient is complete, with null for outputs that received none (e.g. the
+ * sample and the KL of a reparameterisation, whose fused backward kernel takes both gradients at once).
+ */
+export function recordMulti(
+  outs: Tensor[],
+  op: string,
+  inputs: (Tensor | null)[],
+  backward: (grads: (Tensor | null)[]) => (Tensor | null)[],
+): Tensor[] {
+  if (!recording || !inputs.some((t) => t?.requiresGrad)) return outs;
+  const multi = { outputs: outs, backward };
+  const ins = inputs.map((t) => (t?.requiresGrad ? t : null));
+  const single = (): never => {
+    throw new Error(`autodiff: ${op} has several outputs; its backward runs through the multi node`);
+  };
+  for (const o of outs) {
+    o.requiresGrad = true;
+    o.node = { op, inputs: ins, backward: single, multi };
+  }
+  return outs;
+}
+
 /** Adds two gradients of the same shape; injected by nn/ops to avoid an import cycle. */
 let addGrads: (a: Tensor, b: Tensor) => Tensor = () => {
   throw new Error("autodiff: ops not loaded");
@@ -97,24 +121,38 @@ export function gradients(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor |
   }
   const grads = new Map<Tensor, Tensor>();
   grads.set(loss, seed ?? loss.backend.fill(loss.shape, 1));
+  // Multi-output nodes run once, at the last of their outputs in the walk (by then every output's consumers have
+  // been processed, so all their gradients are complete).
+  const multiLeft = new Map<object, number>();
+  for (const t of order) {
+    const m = t.node?.multi;
+    if (m) multiLeft.set(m, (multiLeft.get(m) ?? 0) + 1);
+  }
   for (let k = order.length - 1; k >= 0; k--) {
     const t = order[k];
     const g = grads.get(t);
-    if (!g || !t.node) continue;
+    const node = t.node;
+    if (!node) continue;
+    const multi = node.multi;
+    if (multi) {
+      const left = multiLeft.get(multi)! - 1;
+      multiLeft.set(multi, left);
+      if (left > 0 || multi.outputs.every((o) => !grads.get(o))) continue;
+    } else if (!g) continue;
     let ins: (Tensor | null)[];
     try {
-      ins = t.node.backward(g);
+      ins = multi ? multi.backward(multi.outputs.map((o) => grads.get(o) ?? null)) : node.backward(g!);
     } catch (e) {
       // Typically a use after free: the forward tensors were disposed (e.g. by a scope) before the backward pass.
-      if (e instanceof ShapeError) throw new ShapeError(`grad of ${t.node.op}: ${e.message}`);
+      if (e instanceof ShapeError) throw new ShapeError(`grad of ${node.op}: ${e.message}`);
       throw e;
     }
-    t.node.inputs.forEach((inp, j) => {
+    node.inputs.forEach((inp, j) => {
       const gi = ins[j];
       if (!inp || !gi) return;
       if (gi.shape.length !== inp.shape.length || gi.shape.some((d, q) => d !== inp.shape[q])) {
         throw new ShapeError(
-          `grad: ${t.node!.op} produced a gradient of shape ${shapeStr(gi.shape)} for an input of shape ${
+          `grad: ${node.op} produced a gradient of shape ${shapeStr(gi.shape)} for an input of shape ${
             shapeStr(inp.shape)
           }`,
         );

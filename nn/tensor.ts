@@ -18,6 +18,11 @@ export interface GradNode {
   inputs: (Tensor | null)[];
   /** Given the gradient of the output, returns one gradient per input (null when not needed). */
   backward(grad: Tensor): (Tensor | null)[];
+  /**
+   * Set when the op has several outputs sharing one backward (see `recordMulti` in nn/autodiff.ts): the outputs, in
+   * order, and the backward that takes all their gradients at once (null for an output without one).
+   */
+  multi?: { outputs: Tensor[]; backward(grads: (Tensor | null)[]): (Tensor | null)[] };
 }
 
 let nextId = 1;

@@ -5,7 +5,7 @@
  */
 import type { LossKind } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
-import { isRecording, record } from "../autodiff.ts";
+import { isRecording, record, recordMulti } from "../autodiff.ts";
 import { clamp, div, relu } from "./elementwise.ts";
 import { sum } from "./reduce.ts";
 import type { RngKey } from "../random.ts";
@@ -79,14 +79,9 @@ export function reparameterize(
     );
   }
   const { z, kl, eps } = be.reparam(mu, logvar, key, step);
-  // One fused backward dispatch per output; autodiff sums the two contributions to μ and logσ². (A single node over
-  // both outputs would need multi-output nodes in the autodiff; the kernel already takes both gradients at once.)
-  record(z, "reparam.z", [mu, logvar], (g) => {
-    const { dmu, dlogvar } = be.reparamGrad(mu, logvar, eps, g, null);
-    return [dmu, dlogvar];
-  });
-  record(kl, "reparam.kl", [mu, logvar], (g) => {
-    const { dmu, dlogvar } = be.reparamGrad(mu, logvar, eps, null, g);
+  // One node over both outputs: a single fused backward dispatch takes the gradients of z and of the KL at once.
+  recordMulti([z, kl], "reparameterize", [mu, logvar], ([gz, gkl]) => {
+    const { dmu, dlogvar } = be.reparamGrad(mu, logvar, eps, gz, gkl);
     return [dmu, dlogvar];
   });
   if (!z.node) eps.dispose(); // only the z backward needs ε

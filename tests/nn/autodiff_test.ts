@@ -1,7 +1,7 @@
 /** Autodiff and memory-scope semantics: accumulation, noGrad, missing gradients, scopes, and error messages. */
-import { assertClose, cpu, cpu64, gpu, HAS_GPU } from "../_helpers.ts";
+import { assertClose, assertEquals, cpu, cpu64, gpu, HAS_GPU, take } from "../_helpers.ts";
 import type { Tensor } from "../../nn/tensor.ts";
-import { grad, gradients, noGrad, valueAndGrad } from "../../nn/autodiff.ts";
+import { grad, gradients, noGrad, recordMulti, valueAndGrad } from "../../nn/autodiff.ts";
 import { keep, scope, scopeDepth } from "../../nn/scope.ts";
 import {
   add,
@@ -215,4 +215,44 @@ Deno.test({
       if (g.rec.dispatches !== before) throw new Error("a dispatch was recorded before the device check");
     });
   },
+});
+
+Deno.test("multi-output nodes: one backward call with every output's gradient, after all their consumers", async () => {
+  const be = cpu64;
+  let calls = 0;
+  let seen: (number[] | null)[] = [];
+  // Toy op with outputs (2x, x²); its backward sees both output gradients at once.
+  const twoOut = (x: Tensor) => {
+    const [a, b] = [be.binary("mul", x, be.fill([1], 2)), be.binary("mul", x, x)];
+    return recordMulti([a, b], "two", [x], ([ga, gb]) => {
+      calls++;
+      seen = [ga ? Array.from(be.data(ga)) : null, gb ? Array.from(be.data(gb)) : null];
+      let d = be.fill(x.shape, 0);
+      if (ga) d = be.binary("add", d, be.binary("mul", ga, be.fill([1], 2)));
+      if (gb) d = be.binary("add", d, be.binary("mul", gb, be.binary("mul", x, be.fill([1], 2))));
+      return [d];
+    });
+  };
+  const x = be.fromData([1, -2, 3], [3]);
+  x.requiresGrad = true;
+  // Both outputs used, b through a longer chain than a (b's consumers come later in the walk).
+  const [l1, [g1]] = valueAndGrad(() => {
+    const [a, b] = twoOut(x);
+    return sum(add(mul(a, a), exp(mul(b, be.fromData([0.1, 0.1, 0.1], [3])))));
+  }, [x])();
+  assertEquals(calls, 1, "one backward call");
+  if (!seen[0] || !seen[1]) throw new Error("both output gradients should reach the backward");
+  // d/dx [(2x)² + exp(0.1x²)] = 8x + 0.2x·exp(0.1x²)
+  const want = [1, -2, 3].map((v) => 8 * v + 0.2 * v * Math.exp(0.1 * v * v));
+  assertClose(await take(g1), want, { atol: 1e-6, rtol: 1e-6 });
+  assertClose(await take(l1), [[1, -2, 3].reduce((s, v) => s + 4 * v * v + Math.exp(0.1 * v * v), 0)], {
+    atol: 1e-6,
+    rtol: 1e-6,
+  });
+  // Only the second output used: the backward gets null for the first.
+  calls = 0;
+  const [, [g2]] = valueAndGrad(() => sum(twoOut(x)[1]), [x])();
+  assertEquals(calls, 1, "one call with one output used");
+  assertEquals(seen[0], null, "the unused output has no gradient");
+  assertClose(await take(g2), [2, -4, 6], { atol: 1e-6, rtol: 1e-6 });
 });
