@@ -262,7 +262,11 @@ export class CpuBackend implements Backend {
   vibObjective(a: VibObjectiveInputs, reconWeight: number): Tensor {
     return vob.vibObjective(this, a, reconWeight);
   }
-  vibObjectiveGrad(a: VibObjectiveInputs, reconWeight: number, g: Tensor) {
+  vibObjectiveGrad(
+    a: VibObjectiveInputs,
+    reconWeight: number,
+    g: Tensor,
+  ): { dpred: Tensor; drecon: Tensor; dkl: Tensor } {
     return vob.vibObjectiveGrad(this, a, reconWeight, g);
   }
   simplex(x: Tensor): Tensor {

@@ -8,7 +8,7 @@ import type { VibObjectiveInputs } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
 import { lossTerm, lossTermGrad } from "./optim.ts";
 
-function dims(a: VibObjectiveInputs) {
+function dims(a: VibObjectiveInputs): { p: number; e: number; rows: number; stride: number } {
   const p = a.pred.shape[a.pred.rank - 1], e = a.recon.shape[a.recon.rank - 1];
   const rows = a.pred.size / Math.max(1, p);
   const stride = a.kappa.size === rows ? 1 : Math.max(1, rows / Math.max(1, a.kappa.size));
@@ -16,7 +16,7 @@ function dims(a: VibObjectiveInputs) {
 }
 
 /** Stats [rows, 4] = (loss, mse, recon, KL) per row. */
-export function vibObjective(be: CpuBackend, a: VibObjectiveInputs, reconWeight: number) {
+export function vibObjective(be: CpuBackend, a: VibObjectiveInputs, reconWeight: number): Tensor {
   const { p, e, rows, stride } = dims(a);
   const out = be.alloc([...a.pred.shape.slice(0, -1), 4]);
   const pd = be.data(a.pred), td = be.data(a.target), wd = be.data(a.weight), qd = be.data(a.recon);
@@ -35,7 +35,12 @@ export function vibObjective(be: CpuBackend, a: VibObjectiveInputs, reconWeight:
 }
 
 /** Gradients of Σ g·stats for the prediction, the reconstruction and the latent KL. */
-export function vibObjectiveGrad(be: CpuBackend, a: VibObjectiveInputs, reconWeight: number, g: Tensor) {
+export function vibObjectiveGrad(
+  be: CpuBackend,
+  a: VibObjectiveInputs,
+  reconWeight: number,
+  g: Tensor,
+): { dpred: Tensor; drecon: Tensor; dkl: Tensor } {
   const { p, e, rows, stride } = dims(a);
   const dpred = be.alloc(a.pred.shape), drecon = be.alloc(a.recon.shape), dkl = be.alloc(a.kl.shape);
   const pd = be.data(a.pred), td = be.data(a.target), wd = be.data(a.weight), qd = be.data(a.recon);
