@@ -257,6 +257,10 @@ export interface Backend {
     reconWeight: number,
     g: Tensor,
   ): { dpred: Tensor; drecon: Tensor; dkl: Tensor };
+  /** Row normalisation over the last axis, y = (x − mean)/√(var + ε), with 1/√(var + ε) per row [...]. */
+  layerNorm(x: Tensor, eps: number): { y: Tensor; invstd: Tensor };
+  /** Gradient of {@link Backend.layerNorm} with respect to x, from its output y, invstd and dL/dy. */
+  layerNormGrad(y: Tensor, invstd: Tensor, g: Tensor): Tensor;
   /** Simplex projection over the last axis: relu(x) / max(Σ relu(x), 1e-8) (not differentiated; see ops/fused). */
   simplex(x: Tensor): Tensor;
   /** Per-row fused loss over the last axis: weighted MSE w·Σ(a−b)², KL(b‖a)·w with a, b probabilities, BCE. */

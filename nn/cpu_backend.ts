@@ -25,6 +25,7 @@ import * as red from "./cpu/reduce.ts";
 import * as mov from "./cpu/movement.ts";
 import * as mm from "./cpu/matmul.ts";
 import * as pmm from "./cpu/pairwise_matmul.ts";
+import * as lnorm from "./cpu/layer_norm.ts";
 import * as vob from "./cpu/vib_objective.ts";
 import { simplex as simplexCpu } from "./cpu/simplex.ts";
 import * as att from "./cpu/attention.ts";
@@ -268,6 +269,12 @@ export class CpuBackend implements Backend {
     g: Tensor,
   ): { dpred: Tensor; drecon: Tensor; dkl: Tensor } {
     return vob.vibObjectiveGrad(this, a, reconWeight, g);
+  }
+  layerNorm(x: Tensor, eps: number): { y: Tensor; invstd: Tensor } {
+    return lnorm.layerNorm(this, x, eps);
+  }
+  layerNormGrad(y: Tensor, invstd: Tensor, g: Tensor): Tensor {
+    return lnorm.layerNormGrad(this, y, invstd, g);
   }
   simplex(x: Tensor): Tensor {
     return simplexCpu(this, x);

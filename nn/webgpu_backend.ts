@@ -28,6 +28,7 @@ import * as red from "../kernels/reduce.ts";
 import * as mov from "../kernels/movement.ts";
 import * as mm from "../kernels/matmul.ts";
 import * as pmm from "../kernels/pairwise_matmul.ts";
+import * as lnorm from "../kernels/layer_norm.ts";
 import * as vob from "../kernels/vib_objective.ts";
 import { simplex as simplexKernel } from "../kernels/simplex.ts";
 import * as att from "../kernels/attention.ts";
@@ -297,6 +298,12 @@ export class WebGpuBackend implements Backend {
     g: Tensor,
   ): { dpred: Tensor; drecon: Tensor; dkl: Tensor } {
     return vob.vibObjectiveGrad(this, a, reconWeight, g);
+  }
+  layerNorm(x: Tensor, eps: number): { y: Tensor; invstd: Tensor } {
+    return lnorm.layerNorm(this, x, eps);
+  }
+  layerNormGrad(y: Tensor, invstd: Tensor, g: Tensor): Tensor {
+    return lnorm.layerNormGrad(this, y, invstd, g);
   }
   simplex(x: Tensor): Tensor {
     return simplexKernel(this, x);

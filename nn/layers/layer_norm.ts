@@ -5,8 +5,8 @@
 import type { Backend } from "../backend.ts";
 import type { Tensor } from "../tensor.ts";
 import { getBackend } from "../device.ts";
-import { add, addScalar, mul, rsqrt, square, sub } from "../ops/elementwise.ts";
-import { mean } from "../ops/reduce.ts";
+import { add, mul } from "../ops/elementwise.ts";
+import { layerNormalize } from "../ops/fused.ts";
 import { ShapeError, shapeStr } from "../shape.ts";
 import { Module, param } from "./module.ts";
 
@@ -30,8 +30,6 @@ export class LayerNorm extends Module {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.features) {
       throw new ShapeError(`LayerNorm(${this.features}): input ${shapeStr(x.shape)} has the wrong last axis`);
     }
-    const xc = sub(x, mean(x, -1, true));
-    const v = mean(square(xc), -1, true);
-    return add(mul(mul(xc, rsqrt(addScalar(v, this.eps))), this.gamma), this.beta);
+    return add(mul(layerNormalize(x, this.eps), this.gamma), this.beta);
   }
 }

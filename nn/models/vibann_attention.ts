@@ -27,11 +27,11 @@ import { keep } from "../scope.ts";
 import { noGrad } from "../autodiff.ts";
 import { Dense } from "../layers/dense.ts";
 import { Module } from "../layers/module.ts";
-import { add, affine, clamp, greater, log, mul, rsqrt, sqrt, sub } from "../ops/elementwise.ts";
-import { mean, softmax, sum } from "../ops/reduce.ts";
+import { add, affine, clamp, greater, log, mul, sqrt } from "../ops/elementwise.ts";
+import { softmax, sum } from "../ops/reduce.ts";
 import { broadcastTo, concat, reshape, slice } from "../ops/movement.ts";
 import { full } from "../ops/creation.ts";
-import { attention, attentionProbs, simplex } from "../ops/fused.ts";
+import { attention, attentionProbs, layerNormalize, simplex } from "../ops/fused.ts";
 import { matmul } from "../ops/matmul.ts";
 import { ShapeError } from "../shape.ts";
 import {
@@ -95,8 +95,7 @@ const LN_EPS = 1e-5;
 
 /** Layer normalisation over the last axis without affine parameters (the next Dense supplies scale and shift). */
 function layerNorm(x: Tensor): Tensor {
-  const xc = sub(x, mean(x, -1, true));
-  return mul(xc, rsqrt(affine(mean(mul(xc, xc), -1, true), 1, LN_EPS)));
+  return layerNormalize(x, LN_EPS);
 }
 
 /** Applies a (replicated) Dense to token features [.., B, T, in] → [.., B, T, out]. */

@@ -132,3 +132,16 @@ export function simplex(x: Tensor): Tensor {
   const r = relu(x);
   return div(r, clamp(sum(r, x.rank - 1, true), 1e-8, Infinity));
 }
+
+/**
+ * Row normalisation over the last axis without scale and shift, y = (x − mean)/√(var + ε) (population variance),
+ * in one kernel each way (instead of about eight element-wise and reduction kernels forward and twelve backward).
+ */
+export function layerNormalize(x: Tensor, eps = 1e-5): Tensor {
+  const be = check("layerNormalize", [x]);
+  if (x.rank < 1) throw new ShapeError(`layerNormalize: needs rank ≥ 1, got ${shapeStr(x.shape)}`);
+  const { y, invstd } = be.layerNorm(x, eps);
+  record(y, "layer_normalize", [x], (g) => [be.layerNormGrad(y, invstd, g)]);
+  if (!y.node) invstd.dispose(); // only the backward needs it
+  return y;
+}
