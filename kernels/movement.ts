@@ -458,7 +458,7 @@ export function scatterAdd(be: WebGpuBackend, src: Tensor, idx: Tensor, axis: nu
 }
 
 /** WGSL: index of the first pair of row a, a·(2n − a − 1)/2 (exact in u32: the product is even). */
-function rowStartWgsl(n: number): string {
+export function rowStartWgsl(n: number): string {
   return `fn row_start(a: u32) -> u32 { return a * (${2 * n - 1}u - a) / 2u; }`;
 }
 

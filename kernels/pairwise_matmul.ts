@@ -19,6 +19,7 @@ import { broadcastShapes, broadcastStrides, type Shape, sizeOf } from "../nn/sha
 import { declareBindings, FLAT_WG, grid1d, GRID_ARGS, type KernelSpec, packParams } from "./kernel_spec.ts";
 import { ACTIVATIONS_WGSL } from "./wgsl_prelude.ts";
 import { batchOffsetWgsl, biasLayout, MATMUL_ACTIVATION_WGSL } from "./matmul.ts";
+import { rowStartWgsl } from "./movement.ts";
 
 /**
  * Invocations per workgroup of both kernels. Their pair walks are uniform over the workgroup, and llvmpipe runs a
@@ -110,8 +111,8 @@ fn act1(v: f32) -> f32 { return ${act}; }
 fn act(v: ${ty}) -> ${ty} { return ${
         v === 4 ? "vec4<f32>(act1(v.x), act1(v.y), act1(v.z), act1(v.w))" : "act1(v)"
       }; }
-// Index of pair (a, a + 1), the first of row a of the upper triangle: pair (a, b) is at row_start(a) + b − a − 1.
-fn row_start(a: u32) -> u32 { return a * (${2 * e - 1}u - a) / 2u; }
+// Pair (a, b) of the upper triangle is at row_start(a) + b − a − 1.
+${rowStartWgsl(e)}
 @compute @workgroup_size(${WG})
 fn main(${GRID_ARGS}) {
   let flat = ${FLAT_WG};
@@ -168,17 +169,16 @@ export function pairwiseMatmul(be: WebGpuBackend, x: Tensor, w: Tensor, opts: Ma
   if (p.e > PAIRWISE_MATMUL_MAX_E) {
     throw new RangeError(`pairwiseMatmul: ${p.e} entries per row exceed ${PAIRWISE_MATMUL_MAX_E}`);
   }
-  const out = be.alloc([...p.batch, p.m, p.n]);
-  if (out.size === 0) return out;
   if (p.e < 2) {
     // No pairs: the product is zero and only the epilogue remains (a degenerate shape, so no dedicated kernel).
-    out.dispose();
     const zx = be.fill([...p.batch, p.m, 1], 0), zw = be.fill([1, p.n], 0);
     const r = be.matmul(zx, zw, opts);
     zx.dispose();
     zw.dispose();
     return r;
   }
+  const out = be.alloc([...p.batch, p.m, p.n]);
+  if (out.size === 0) return out;
   const spec = pairwiseMatmulSpec(p);
   be.run(spec, bias ? [x, w, bias, out] : [x, w, out], packParams([["f", opts.alpha ?? 0.01]]));
   return out;
@@ -211,7 +211,7 @@ export function pairwiseMatmulGradSpec(
     workgroups: grid1d(groups),
     source: () =>
       `${declareBindings(bindings, ["X", "G", "DW"], ["f32", ty, ty])}
-fn row_start(a: u32) -> u32 { return a * (${2 * e - 1}u - a) / 2u; }
+${rowStartWgsl(e)}
 @compute @workgroup_size(${WG})
 fn main(${GRID_ARGS}) {
   let flat = ${FLAT_WG};

@@ -42,11 +42,11 @@ export function vibObjective(a: VibObjectiveInputs, reconWeight: number): Tensor
   const stats = be.vibObjective(a, reconWeight);
   return record(stats, "vib_objective", [a.pred, a.recon, a.kl], (g) => {
     const { dpred, drecon, dkl } = be.vibObjectiveGrad(a, reconWeight, g);
-    const keep = (t: Tensor, wanted: boolean) => wanted ? t : (t.dispose(), null);
+    const ifWanted = (t: Tensor, wanted: boolean) => wanted ? t : (t.dispose(), null);
     return [
-      keep(dpred, a.pred.requiresGrad),
-      keep(drecon, a.recon.requiresGrad),
-      keep(dkl, a.kl.requiresGrad),
+      ifWanted(dpred, a.pred.requiresGrad),
+      ifWanted(drecon, a.recon.requiresGrad),
+      ifWanted(dkl, a.kl.requiresGrad),
     ];
   });
 }
