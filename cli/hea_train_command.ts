@@ -336,7 +336,7 @@ export const heaTrainCommand: Command = {
       type: "string",
       value: "paper|fast",
       help:
-        "paper: lr 1e-4, patience 200, 20000 epochs (the reference); fast (default): lr 1e-3, patience 30, 300 epochs",
+        "paper: lr 1e-4, patience 200, 20000 epochs (the reference); fast (default): lr 1e-2, patience 30, 200 epochs",
     },
     epochs: {
       type: "string",

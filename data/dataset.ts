@@ -174,7 +174,8 @@ function kb(n: number): string {
 }
 
 /**
- * Downloads `url` into memory with progress lines and checks its SHA-256.
+ * Downloads `url` into memory with progress lines and checks its SHA-256. `hint` (how to supply the file by hand)
+ * ends every error message; the default is the hardness dataset's.
  * @throws {UserError} when offline, on an HTTP error, on a time-out, or on a checksum mismatch (nothing is saved)
  */
 export async function downloadVerified(
@@ -183,10 +184,10 @@ export async function downloadVerified(
   name: string,
   options: ResolveOptions = {},
   cacheDir?: string,
+  hint: string = supplyHint(cacheDir),
 ): Promise<Uint8Array> {
   const progress = options.progress ?? defaultProgress;
   const fetchFn = options.fetch ?? ((u, init) => fetch(u, init));
-  const hint = supplyHint(cacheDir);
   const signal = AbortSignal.timeout(options.timeoutMs ?? 120_000);
   progress(`downloading ${name} from ${new URL(url).host} …`, false);
   let res: Response;

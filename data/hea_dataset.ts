@@ -216,7 +216,14 @@ export async function resolveHeaFile(
   if (!cacheDir) {
     throw new UserError(`${f.fileName} not found and there is no cache folder (HOME unset); ${heaHint(f)}`);
   }
-  const bytes = await downloadVerified(url, f.sha256, f.fileName, options, join(cacheDir, "hea"));
+  const bytes = await downloadVerified(
+    url,
+    f.sha256,
+    f.fileName,
+    options,
+    join(cacheDir, "hea"),
+    heaHint(f, cacheDir),
+  );
   const target = join(cacheDir, "hea", f.fileName);
   await Deno.mkdir(join(cacheDir, "hea"), { recursive: true });
   await writeFileAtomic(target, bytes);

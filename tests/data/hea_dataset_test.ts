@@ -123,6 +123,15 @@ Deno.test("hea dataset: ALLOY_DATA_DIR/hea, then the verified cache, then the pi
       "SHA-256",
     );
     assertEquals(urls, [heaSourceUrl(HEA_FILES.comps)]);
+    // a failed download says how to supply the HEA file, not the hardness dataset
+    const offline = () => Promise.reject(new TypeError("fetch failed"));
+    const e = await assertRejectsUserError(
+      () => resolveHeaFile("comps", { env: noEnv, cacheDir: cache, fetch: offline, progress: () => {} }),
+      "cannot download HEA_top30_comps.csv",
+      "hea/HEA_top30_comps.csv",
+      "cengc13/d_vae_hea",
+    );
+    assertTrue(!e.message.includes("H_v_dataset"), e.message);
     assertTrue(
       urls[0].includes("cengc13/d_vae_hea/84e4084464321a5ad154b1888fee35885ab96e6f/data/HEA_top30_comps.csv"),
     );
