@@ -125,6 +125,24 @@ export function intFlag(
   return v;
 }
 
+/**
+ * Reads a numeric flag in [lo, hi], `fallback` when it is absent.
+ * @throws {UserError} naming the flag: "expected a number from lo to hi"
+ */
+export function rangeFlag(
+  flags: Record<string, unknown>,
+  name: string,
+  fallback: number,
+  lo: number,
+  hi: number,
+): number {
+  const v = numberFlag(flags, name, fallback);
+  if (!(v >= lo && v <= hi)) {
+    throw new UserError(`flag --${name}: expected a number from ${lo} to ${hi}, got '${flags[name]}'`);
+  }
+  return v;
+}
+
 /** The current UTC time as a file-name-safe stamp (`2026-05-01T12-30-00-123`), for default output folders. */
 export function timestamp(): string {
   return new Date().toISOString().replace(/[:.]/g, "-").replace(/Z$/, "");

@@ -12,7 +12,7 @@
  * The pipeline is nn/train/gfa_training_run.ts; the model directory format nn/train/gfa_classifier.ts.
  * @module
  */
-import { type Command, intFlag, numberFlag, stringFlag } from "./args.ts";
+import { type Command, intFlag, rangeFlag, stringFlag } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
 import { Progress } from "./progress.ts";
@@ -34,14 +34,6 @@ const SKIPPED_EXAMPLES = 20;
 
 function r4(x: number | null | undefined): number | null {
   return x !== null && x !== undefined && Number.isFinite(x) ? Math.round(x * 1e4) / 1e4 : null;
-}
-
-function rangeFlag(flags: Flags, name: string, fallback: number, lo: number, hi: number): number {
-  const v = numberFlag(flags, name, fallback);
-  if (!(v >= lo && v <= hi)) {
-    throw new UserError(`flag --${name}: expected a number from ${lo} to ${hi}, got '${flags[name]}'`);
-  }
-  return v;
 }
 
 /** The JSON form of a cross-validation result (per-fold rows without the out-of-fold vector). */

@@ -7,7 +7,7 @@
  * `--small-labelled` rows. Progress goes to stderr; with `--json` stdout holds exactly one JSON object.
  * @module
  */
-import { type Command, intFlag, numberFlag, stringFlag as str, timestamp } from "./args.ts";
+import { type Command, intFlag, rangeFlag, stringFlag as str, timestamp } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
 import { Progress } from "./progress.ts";
@@ -55,14 +55,6 @@ export const HEA_DEFAULT_EPOCHS = HEA_RECIPES.fast.epochs;
 /** Default learning rate (the `fast` recipe). */
 export const HEA_DEFAULT_LR = HEA_RECIPES.fast.lr;
 
-function rangeFlag(flags: Flags, name: string, fallback: number, lo: number, hi: number): number {
-  const v = numberFlag(flags, name, fallback);
-  if (!(v >= lo && v <= hi)) {
-    throw new UserError(`flag --${name}: expected a number in [${lo}, ${hi}], got '${v}'`);
-  }
-  return v;
-}
-
 /** Reads `--recipe paper|fast` (default fast). */
 export function recipeFlag(flags: Flags): keyof typeof HEA_RECIPES {
   const r = str(flags, "recipe") ?? "fast";
@@ -81,6 +73,7 @@ export function heaTrainOptions(flags: Flags): HeaTrainOptions {
     batchSize: intFlag(flags, "batch-size", 32, 1),
     lr: rangeFlag(flags, "lr", rec.lr, 1e-9, 10),
     gamma: rangeFlag(flags, "gamma", 10, 0, 1e6),
+    weightDecay: rangeFlag(flags, "weight-decay", 0, 0, 1),
     plateauPatience: plateau > 0 ? plateau : null,
     arch: {
       latentDim: intFlag(flags, "latent-dim", 2, 1),
@@ -299,6 +292,8 @@ async function runDataEfficiency(flags: Flags, be: Backend, data: HeaData, outDi
       recipe: recipeFlag(flags),
       epochs: opts.epochs,
       lr: opts.lr,
+      gamma: opts.gamma,
+      weight_decay: opts.weightDecay,
       plateau_patience: opts.plateauPatience,
       tables: tableSetFlag(flags),
     },
@@ -354,6 +349,11 @@ export const heaTrainCommand: Command = {
       help: "labelled (and unlabelled) rows per step (default 32)",
     },
     gamma: { type: "string", value: "X", help: "weight of the supervised term (default 10)" },
+    "weight-decay": {
+      type: "string",
+      value: "X",
+      help: "decoupled (AdamW) weight decay on every parameter, multiplied by the LR (default 0)",
+    },
     "plateau-patience": {
       type: "string",
       value: "N",
@@ -420,6 +420,7 @@ export const heaTrainCommand: Command = {
       lr: opts.lr,
       batch_size: opts.batchSize,
       gamma: opts.gamma,
+      weight_decay: opts.weightDecay,
       plateau_patience: opts.plateauPatience,
     };
     await saveHeaModelDir(outDir, res.model, {

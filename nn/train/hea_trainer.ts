@@ -62,6 +62,8 @@ export interface HeaTrainOptions {
   lr?: number;
   beta1?: number;
   beta2?: number;
+  /** Decoupled (AdamW) weight decay on every parameter (0). */
+  weightDecay?: number;
   /** Weight γ of the supervised term (10). */
   gamma?: number;
   /** Weight of the ELBO terms (1); 0 trains the classifier alone (the supervised-only network). */
@@ -171,6 +173,7 @@ export async function trainHeaDvae(
     beta1: o.beta1 ?? 0.9,
     beta2: o.beta2 ?? 0.999,
     eps: 1e-8,
+    weightDecay: o.weightDecay ?? 0,
     replicas: R,
   });
   const streams = plans.map((p, r) => {

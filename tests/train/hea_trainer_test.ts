@@ -2,9 +2,10 @@
  * The HEA trainer: a short run on a synthetic problem (label = a linear rule on two descriptors) reaches a stated
  * validation accuracy; the restored best weights reproduce the best validation accuracy the device recorded; replicas
  * with their own rows and seeds train independently; and (with ALLOY_DATA_DIR) three epochs on the paper's split
- * reach a stated test accuracy.
+ * reach a stated test accuracy. Decoupled weight decay shrinks every parameter by exactly lr·wd·θ₀ on the first step.
  */
 import { predictSinglePhase, trainHeaDvae } from "../../nn/train/hea_trainer.ts";
+import { HeaDvae } from "../../nn/models/hea_dvae.ts";
 import { accuracy, rocAuc } from "../../nn/train/hea_metrics.ts";
 import { CpuBackend } from "../../nn/cpu_backend.ts";
 import { Rng } from "../../nn/random.ts";
@@ -50,6 +51,35 @@ Deno.test("a short run on a separable synthetic problem reaches validation and t
   assertEquals(res.curves[0].length, 25);
   assertTrue(res.curves[0].every((l) => Number.isFinite(l.loss) && l.kl >= 0), "finite losses, KL ≥ 0");
   res.model.dispose();
+});
+
+Deno.test("weight decay: after one step, θ(wd) − θ(0) = −lr·wd·θ₀ for every parameter (decoupled, AdamW)", async () => {
+  const data = synthetic(80, 3);
+  const rows = Array.from({ length: 80 }, (_, i) => i);
+  // 32 labelled rows and batch 32: one optimiser step per epoch, and the best (only) epoch is kept
+  const plans = [{
+    label: "a",
+    labelled: rows.slice(0, 32),
+    unlabelled: rows.slice(32, 64),
+    validation: rows.slice(64),
+    seed: 0,
+  }];
+  const lr = 1e-2, wd = 0.3, arch = { hidden: [6] };
+  const plain = await trainHeaDvae(cpu, data, plans, { epochs: 1, lr, arch });
+  const decayed = await trainHeaDvae(cpu, data, plans, { epochs: 1, lr, arch, weightDecay: wd });
+  const init = new HeaDvae({ ...arch, elements: 5, descriptors: 8, replicas: 1, seed: 0, backend: cpu });
+  const a = plain.model.namedTensors(), b = decayed.model.namedTensors(), c = init.namedTensors();
+  assertEquals(a.map((t) => t.name), c.map((t) => t.name));
+  let moved = 0;
+  for (let i = 0; i < a.length; i++) {
+    const [pa, pb, p0] = await Promise.all([a[i].tensor.read(), b[i].tensor.read(), c[i].tensor.read()]);
+    for (let k = 0; k < p0.length; k++) {
+      assertNear(pb[k] - pa[k], -lr * wd * p0[k], 2e-7, `${a[i].name}[${k}]`);
+      if (p0[k] !== 0) moved++;
+    }
+  }
+  assertTrue(moved > 50, "non-zero initial weights were decayed");
+  for (const m of [plain.model, decayed.model, init]) m.dispose();
 });
 
 Deno.test("restored best weights reproduce the recorded best validation accuracy; replicas are independent", async () => {
