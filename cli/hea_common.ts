@@ -15,6 +15,8 @@ import { type HeaTableSet, type LoadedHeaModel, loadHeaModelDir } from "../nn/mo
 import type { HeaArrays } from "../nn/train/hea_trainer.ts";
 import { extractHeaMember, type HeaDesignModel, heaDesignModel } from "../design/hea_design_model.ts";
 import { heaModelTables } from "../design/hea_model_classifier.ts";
+import { type HeaMember, heaMembers, type HeaSplitMode } from "../nn/train/hea_protocol.ts";
+import { sha256Hex } from "../data/checksum.ts";
 import { intFlag, stringFlag } from "./args.ts";
 import { UserError } from "./errors.ts";
 
@@ -52,6 +54,54 @@ export async function loadHeaData(flags: Flags, set: HeaTableSet): Promise<HeaDa
     arrays: { n: ds.n, elements: ds.elements.length, comp: ds.comp, desc, label: ds.label },
     paper: paperSplit(ds),
   };
+}
+
+/**
+ * The members of a model directory as `hea train` built them (their seeds and rows, from the protocol stored in
+ * config.json) on the loaded dataset. Warns on stderr when the dataset file differs from the one the model was
+ * trained on. `hint` is appended to the missing-protocol error.
+ * @throws {UserError} naming the directory when the protocol is missing or does not match the members, or when
+ *   the model's elements differ from the dataset's
+ */
+export async function modelMembers(
+  dir: string,
+  loaded: LoadedHeaModel,
+  data: HeaData,
+  hint = "",
+): Promise<HeaMember[]> {
+  const protocol = loaded.config.options.protocol as Record<string, unknown> | undefined;
+  if (
+    !protocol || (protocol.splits !== "paper" && protocol.splits !== "random") ||
+    !Array.isArray(protocol.member_seeds)
+  ) {
+    throw new UserError(`${dir}/config.json: options.protocol is missing or incomplete${hint}`);
+  }
+  const seeds = protocol.member_seeds as number[];
+  if (seeds.length !== loaded.config.members) {
+    throw new UserError(
+      `${dir}/config.json: ${seeds.length} member seeds for ${loaded.config.members} members`,
+    );
+  }
+  if (data.ds.elements.join(",") !== loaded.config.elements.join(",")) {
+    throw new UserError(`${dir}: the model's elements differ from the dataset's`);
+  }
+  const trained = loaded.config.data;
+  if (trained) {
+    const sha = await sha256Hex(await Deno.readFile(data.ds.files.comps));
+    if (sha !== trained.sha256 || data.ds.n !== trained.n_rows) {
+      console.error(
+        `warning: ${data.ds.files.comps} differs from the file the model was trained on (${trained.file}); ` +
+          "the members' rows may not match their training split",
+      );
+    }
+  }
+  return heaMembers(data.ds.n, data.paper, {
+    splits: protocol.splits as HeaSplitMode,
+    seeds: seeds.length,
+    seed: seeds[0],
+    labelled: (protocol.labelled as number | null) ?? null,
+    semiSupervised: protocol.semi_supervised !== false,
+  });
 }
 
 /** A loaded model directory with one member opened for design. */

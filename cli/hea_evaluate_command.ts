@@ -8,15 +8,14 @@
 import { type Command, intFlag, stringFlag as str } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
-import { formulaFractions, fractionsFormula, loadHeaData, withCi } from "./hea_common.ts";
+import { formulaFractions, fractionsFormula, loadHeaData, modelMembers, withCi } from "./hea_common.ts";
 import { readCsvFile } from "../data/csv.ts";
 import { heaDescriptorsHost } from "../data/hea_descriptors.ts";
 import { loadHeaModelDir } from "../nn/models/hea_model_dir.ts";
 import { heaModelTables } from "../design/hea_model_classifier.ts";
-import { evaluateScores, heaMembers, type HeaSplitMode } from "../nn/train/hea_protocol.ts";
+import { evaluateScores } from "../nn/train/hea_protocol.ts";
 import { predictSinglePhase } from "../nn/train/hea_trainer.ts";
 import { meanStd } from "../nn/train/hea_metrics.ts";
-import { sha256Hex } from "../data/checksum.ts";
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
 
@@ -93,42 +92,8 @@ export const heaEvaluateCommand: Command = {
       }
       return 0;
     }
-    const protocol = loaded.config.options.protocol as Record<string, unknown> | undefined;
-    if (
-      !protocol || (protocol.splits !== "paper" && protocol.splits !== "random") ||
-      !Array.isArray(protocol.member_seeds)
-    ) {
-      throw new UserError(
-        `${dir}/config.json: options.protocol is missing or incomplete (give formulas to classify)`,
-      );
-    }
-    const seeds = protocol.member_seeds as number[];
-    if (seeds.length !== loaded.config.members) {
-      throw new UserError(
-        `${dir}/config.json: ${seeds.length} member seeds for ${loaded.config.members} members`,
-      );
-    }
     const data = await loadHeaData(flags, loaded.config.tables);
-    if (data.ds.elements.join(",") !== els.join(",")) {
-      throw new UserError(`${dir}: the model's elements differ from the dataset's`);
-    }
-    const trained = loaded.config.data;
-    if (trained) {
-      const sha = await sha256Hex(await Deno.readFile(data.ds.files.comps));
-      if (sha !== trained.sha256 || data.ds.n !== trained.n_rows) {
-        console.error(
-          `warning: ${data.ds.files.comps} differs from the file the model was trained on (${trained.file}); ` +
-            "the members' rows may not match their training split",
-        );
-      }
-    }
-    const members = heaMembers(data.ds.n, data.paper, {
-      splits: protocol.splits as HeaSplitMode,
-      seeds: seeds.length,
-      seed: seeds[0],
-      labelled: (protocol.labelled as number | null) ?? null,
-      semiSupervised: protocol.semi_supervised !== false,
-    });
+    const members = await modelMembers(dir, loaded, data, " (give formulas to classify)");
     const probs = await predictSinglePhase(loaded.model, loaded.scalers, data.arrays);
     const ev = evaluateScores(probs, data.arrays.label, members, {
       resamples: intFlag(flags, "resamples", 1000, 1),

@@ -7,7 +7,7 @@
  * (atomically); `--json` prints exactly one JSON object on stdout.
  * @module
  */
-import { type Command, intFlag, numberFlag, stringFlag } from "./args.ts";
+import { type Command, intFlag, numberFlag, rangeFlag, stringFlag } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
 import { Progress } from "./progress.ts";
@@ -15,6 +15,8 @@ import { writeFileAtomic } from "../data/atomic_write.ts";
 import { HEA_DESCRIPTOR_NAMES } from "../data/hea_descriptors.ts";
 import { loadHeaModelDir } from "../nn/models/hea_model_dir.ts";
 import { heaModelClassifier, heaModelTables } from "../design/hea_model_classifier.ts";
+import { DescriptorDomain, type DomainVerdict } from "../design/descriptor_domain.ts";
+import { fractionsFormula, loadHeaData, modelMembers } from "./hea_common.ts";
 import {
   countHeaCompositions,
   type DescriptorRanges,
@@ -76,25 +78,77 @@ function percentFlag(flags: Flags, name: string, step: number): number | undefin
   return v / 100;
 }
 
-/** The CSV of the hits: rank, formula, p, at.% per model element, the eight descriptors. */
-export function screenCsv(r: HeaScreenResult, elements: readonly string[]): string {
+/** A screening's applicability domain: the check and the training alloys it was fitted on. */
+export interface ScreenDomain {
+  domain: DescriptorDomain;
+  /** Formula of every training row of the domain, in the domain's row order. */
+  formulas: string[];
+}
+
+/**
+ * The CSV of the hits: rank, formula, p, at.% per model element, the eight descriptors, and with a domain its
+ * verdict (in_domain, domain_distance, nearest_training_alloy).
+ */
+export function screenCsv(
+  r: HeaScreenResult,
+  elements: readonly string[],
+  domain?: ScreenDomain | null,
+): string {
   const head = [
     "rank",
     "formula",
     "p_single_phase",
     ...elements.map((e) => `${e}_at_pct`),
     ...HEA_DESCRIPTOR_NAMES,
+    ...(domain ? ["in_domain", "domain_distance", "nearest_training_alloy"] : []),
   ];
-  const rows = r.hits.map((h, i) =>
-    [
+  const rows = r.hits.map((h, i) => {
+    const v: DomainVerdict | null = domain ? domain.domain.assess(h.descriptors) : null;
+    return [
       i + 1,
       h.formula,
       h.p.toFixed(6),
       ...Array.from(h.composition, (c) => String(Number((100 * c).toFixed(6)))),
       ...Array.from(h.descriptors, (d) => String(Number(d.toPrecision(8)))),
-    ].join(",")
-  );
+      ...(v ? [v.inDomain, Number(v.distance.toPrecision(6)), domain!.formulas[v.nearest] ?? ""] : []),
+    ].join(",");
+  });
   return [head.join(","), ...rows].join("\n") + "\n";
+}
+
+/**
+ * The applicability domain of a model directory: fitted on the descriptors (the model's tables) of every alloy its
+ * members trained on, labelled or not. Null, with a notice on stderr, when the dataset cannot be loaded or the
+ * directory does not record its training protocol, unless `--in-domain` asks for the domain, which makes that an
+ * error.
+ */
+async function screenDomain(
+  dir: string,
+  loaded: Awaited<ReturnType<typeof loadHeaModelDir>>,
+  flags: Flags,
+  quantile: number,
+): Promise<ScreenDomain | null> {
+  let data, members;
+  try {
+    data = await loadHeaData(flags, loaded.config.tables);
+    members = await modelMembers(dir, loaded, data);
+  } catch (e) {
+    if (flags["in-domain"] || !(e instanceof UserError)) throw e;
+    console.error(`notice: no applicability-domain check (${e.message})`);
+    return null;
+  }
+  const rows = [...new Set(members.flatMap((m) => [...m.labelled, ...m.unlabelled]))]
+    .sort((a, b) => a - b);
+  const F = HEA_DESCRIPTOR_NAMES.length, E = data.ds.elements.length;
+  const x = new Float64Array(rows.length * F);
+  const desc = data.arrays.desc;
+  rows.forEach((r, i) => {
+    for (let j = 0; j < F; j++) x[i * F + j] = desc[r * F + j];
+  });
+  return {
+    domain: DescriptorDomain.fit(x, F, { quantile }),
+    formulas: rows.map((r) => fractionsFormula(data.ds.comp.subarray(r * E, (r + 1) * E), data.ds.elements)),
+  };
 }
 
 /** The `hea screen` subcommand (registered by the `hea` command group). */
@@ -138,6 +192,16 @@ export const heaScreenCommand: Command = {
       value: "DIR",
       help: "folder of the hea/ files (paper tables; default ALLOY_DATA_DIR)",
     },
+    "in-domain": {
+      type: "boolean",
+      help: "keep only compositions inside the model's applicability domain (see --domain-quantile)",
+    },
+    "domain-quantile": {
+      type: "string",
+      value: "Q",
+      default: "0.95",
+      help: "domain edge: this quantile of the training alloys' own nearest-neighbour distances",
+    },
     json: { type: "boolean", help: "print exactly one JSON object on stdout" },
     quiet: { type: "boolean", short: "q", help: "no progress bar" },
   },
@@ -167,6 +231,7 @@ export const heaScreenCommand: Command = {
     const batchSize = intFlag(flags, "batch", 32768, 1, 4_194_304);
     const ranges = parseRanges((flags.range as string[] | undefined) ?? []);
     const out = stringFlag(flags, "out");
+    const quantile = rangeFlag(flags, "domain-quantile", 0.95, 0.01, 1);
     const be = await openDevice(flags);
     const loaded = await loadHeaModelDir(dir, be);
     try {
@@ -192,6 +257,7 @@ export const heaScreenCommand: Command = {
         );
       }
       const tables = await heaModelTables(loaded, { dataPath: stringFlag(flags, "data") });
+      const domain = await screenDomain(dir, loaded, flags, quantile);
       const clf = heaModelClassifier(loaded, be);
       const bar = new Progress("screen", total, flags.quiet !== true);
       const r = await screenHea({
@@ -204,12 +270,14 @@ export const heaScreenCommand: Command = {
         minP,
         batchSize,
         descriptorRanges: ranges,
+        accept: flags["in-domain"] && domain ? (_c, d) => domain.domain.assess(d).inDomain : undefined,
         onProgress: (p) => bar.update(p.done, Number.isNaN(p.best) ? "" : `best p ${p.best.toFixed(3)}`),
       });
       bar.done();
       const rate = Math.round(r.evaluated / Math.max(r.seconds, 1e-9));
-      if (out) await writeFileAtomic(out, screenCsv(r, loaded.config.elements));
-      const hits = r.hits.map((h) => ({
+      if (out) await writeFileAtomic(out, screenCsv(r, loaded.config.elements, domain));
+      const verdicts = r.hits.map((h) => domain?.domain.assess(h.descriptors) ?? null);
+      const hits = r.hits.map((h, i) => ({
         formula: h.formula,
         p: Number(h.p.toFixed(6)),
         composition: Object.fromEntries(
@@ -220,7 +288,20 @@ export const heaScreenCommand: Command = {
         descriptors: Object.fromEntries(
           HEA_DESCRIPTOR_NAMES.map((n, j) => [n, Number(h.descriptors[j].toPrecision(8))]),
         ),
+        domain: verdicts[i] && {
+          in_domain: verdicts[i]!.inDomain,
+          distance: Number(verdicts[i]!.distance.toPrecision(6)),
+          nearest_training_alloy: domain!.formulas[verdicts[i]!.nearest] ?? null,
+        },
       }));
+      const domainJson = domain && {
+        training_alloys: domain.domain.rows,
+        quantile: domain.domain.quantile,
+        threshold: Number(domain.domain.threshold.toPrecision(6)),
+        filter: !!flags["in-domain"],
+        rejected: r.rejected,
+        outside_among_hits: verdicts.filter((v) => v && !v.inDomain).length,
+      };
       if (flags.json) {
         console.log(JSON.stringify({
           model_dir: dir,
@@ -234,6 +315,7 @@ export const heaScreenCommand: Command = {
           evaluated: r.evaluated,
           passed_ranges: r.passed,
           above_min_p: r.above,
+          domain: domainJson,
           seconds: Number(r.seconds.toFixed(3)),
           compositions_per_s: rate,
           hits,
@@ -248,13 +330,26 @@ export const heaScreenCommand: Command = {
         );
         if (Object.keys(ranges).length) console.log(`${r.passed} inside the descriptor ranges`);
         console.log(`${r.above} with p(single phase) ≥ ${minP}; best ${hits.length}:`);
+        if (domainJson) {
+          console.log(
+            `applicability domain: ${domainJson.training_alloys} training alloys, edge ${domainJson.threshold} ` +
+              `(q ${quantile}); ${
+                flags["in-domain"]
+                  ? `${r.rejected} better-scored compositions outside it were skipped`
+                  : `${domainJson.outside_among_hits} of these lie outside it (marked *; --in-domain skips them)`
+              }`,
+          );
+        }
         hits.forEach((h, i) => {
           const d = h.descriptors;
           console.log(
             `${String(i + 1).padStart(4)}  ${h.formula.padEnd(28)} p=${h.p.toFixed(4)}  VEC=${
               d.vec.toFixed(2)
             } ` +
-              `δ=${d.delta.toFixed(2)} ΔH=${d.delta_h_mix.toFixed(2)} ΔS=${d.delta_s_mix.toFixed(2)}`,
+              `δ=${d.delta.toFixed(2)} ΔH=${d.delta_h_mix.toFixed(2)} ΔS=${d.delta_s_mix.toFixed(2)}` +
+              (h.domain && !h.domain.in_domain
+                ? `  * outside (nearest ${h.domain.nearest_training_alloy})`
+                : ""),
           );
         });
         if (out) console.log(`wrote ${out}`);

@@ -75,6 +75,12 @@ export interface HeaScreenOptions extends HeaEnumeration {
   minP?: number;
   /** Pass the dense compositions to the classifier too (e.g. a classifier with a composition branch). */
   needsComposition?: boolean;
+  /**
+   * Host-side check of a candidate that would enter the top-k (its fractions in the tables' order and its eight
+   * float64 descriptors), e.g. an applicability domain; rejected candidates are counted in `rejected` and never
+   * kept. It runs only for candidates good enough to enter the heap, not for the whole enumeration.
+   */
+  accept?: (composition: Float64Array, descriptors: Float64Array) => boolean;
   /** Called after every batch. */
   onProgress?: (p: HeaScreenProgress) => void;
 }
@@ -101,6 +107,8 @@ export interface HeaScreenResult {
   passed: number;
   /** Of those, compositions with p ≥ minP. */
   above: number;
+  /** Candidates good enough for the top-k that `accept` rejected (0 without `accept`). */
+  rejected: number;
   /** Wall-clock seconds. */
   seconds: number;
   /** Device batches run. */
@@ -332,7 +340,12 @@ export async function screenHea(o: HeaScreenOptions): Promise<HeaScreenResult> {
   const total = countHeaCompositions(o);
   const heap = new TopK<{ units: Int32Array; subset: Int32Array; k: number }>(topK);
   const ranges = o.descriptorRanges && Object.keys(o.descriptorRanges).length ? o.descriptorRanges : null;
-  let done = 0, passed = 0, above = 0, batches = 0, order = 0;
+  let done = 0, passed = 0, above = 0, batches = 0, order = 0, rejected = 0;
+  const compositionOf = (units: ArrayLike<number>, subset: ArrayLike<number>) => {
+    const c = new Float64Array(E);
+    for (let j = 0; j < subset.length; j++) c[cols[subset[j]]] = units[j] / g.units;
+    return c;
+  };
   // Every batch is padded (zero rows, scores ignored) to one row count, so the classifier's kernels, which the
   // engine compiles per shape, compile once per run rather than once per distinct batch size.
   const rows = Math.min(batchSize, Math.ceil(total / 64) * 64);
@@ -358,11 +371,15 @@ export async function screenHea(o: HeaScreenOptions): Promise<HeaScreenResult> {
         if (!(score >= minP)) continue;
         above++;
         if (heap.admits(score, ord)) {
-          heap.push(score, ord, {
-            units: p.lattice.slice(r * p.k, (r + 1) * p.k),
-            subset: p.subsets[gi],
-            k: p.k,
-          });
+          const units = p.lattice.slice(r * p.k, (r + 1) * p.k);
+          if (o.accept) {
+            const c = compositionOf(units, p.subsets[gi]);
+            if (!o.accept(c, heaDescriptorsHost(c, o.tables))) {
+              rejected++;
+              continue;
+            }
+          }
+          heap.push(score, ord, { units, subset: p.subsets[gi], k: p.k });
         }
       }
     }
@@ -421,8 +438,7 @@ export async function screenHea(o: HeaScreenOptions): Promise<HeaScreenResult> {
   if (pending) await drain(pending);
 
   const hits: HeaHit[] = heap.sorted().map(({ score, value }) => {
-    const c = new Float64Array(E);
-    value.subset.forEach((pos, j) => c[cols[pos]] = value.units[j] / g.units);
+    const c = compositionOf(value.units, value.subset);
     const parts: [string, number][] = [];
     value.subset.forEach((pos, j) => parts.push([o.elements[pos], (100 * value.units[j]) / g.units]));
     return {
@@ -432,5 +448,13 @@ export async function screenHea(o: HeaScreenOptions): Promise<HeaScreenResult> {
       descriptors: heaDescriptorsHost(c, o.tables),
     };
   });
-  return { hits, evaluated: done, passed, above, seconds: (performance.now() - t0) / 1000, batches };
+  return {
+    hits,
+    evaluated: done,
+    passed,
+    above,
+    rejected,
+    seconds: (performance.now() - t0) / 1000,
+    batches,
+  };
 }

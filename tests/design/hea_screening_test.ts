@@ -220,6 +220,41 @@ Deno.test("hea screening: descriptor ranges filter before ranking", async () => 
   assertTrue(r.hits.every((h) => inR(h.descriptors)));
 });
 
+Deno.test("hea screening: a host-side accept check (e.g. a domain) skips candidates before they enter the top-k", async () => {
+  const els = ["Fe", "Ni", "Co", "Cr", "Al"];
+  const base = {
+    backend: cpu,
+    tables,
+    classify: logistic(cpu),
+    elements: els,
+    nElements: 3,
+    step: 0.125,
+    topK: 10,
+  };
+  const plain = await screenHea(base);
+  assertEquals(plain.rejected, 0);
+  // reject every composition holding the best plain hit's largest element, and any with ΔH_mix < −5 kJ/mol
+  const top = plain.hits[0].composition, banned = top.indexOf(Math.max(...top));
+  const ok = (c: Float64Array, d: Float64Array) => c[banned] === 0 && d[7] >= -5;
+  let calls = 0;
+  const r = await screenHea({
+    ...base,
+    batchSize: 40,
+    accept: (c, d) => {
+      calls++;
+      assertClose([c.reduce((a, b) => a + b, 0)], [1], { atol: 1e-12 });
+      assertClose(d, heaDescriptorsHost(c, tables), { atol: 0, rtol: 0 });
+      return ok(c, d);
+    },
+  });
+  const all = await bruteTopK(cpu, els, 3, 8, 1, 8, 100000);
+  const kept = all.p.filter((_, i) => ok(all.comps[i], heaDescriptorsHost(all.comps[i], tables)));
+  assertClose(r.hits.map((h) => h.p), kept.slice(0, 10), { atol: 1e-7, rtol: 0 });
+  assertTrue(r.hits.every((h) => ok(h.composition, h.descriptors)));
+  assertTrue(r.rejected >= 1, "the best plain hit is rejected");
+  assertTrue(calls < r.evaluated, "the check runs only for candidates that would enter the top-k");
+});
+
 Deno.test({
   name: "hea screening: the GPU run equals the CPU run",
   ignore: !HAS_GPU,
