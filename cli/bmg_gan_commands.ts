@@ -146,6 +146,7 @@ function curvesCsv(curves: readonly GanEpochLog[]): string {
     "spread_ratio",
     "coverage",
     "precision",
+    "w2_train",
     ...extraNames,
   ];
   const lines = [head.join(",")];
@@ -161,6 +162,7 @@ function curvesCsv(curves: readonly GanEpochLog[]): string {
       cell(i?.spreadRatio),
       cell(i?.coverage),
       cell(i?.precision),
+      cell(i?.w2Train),
       ...extraNames.map((n) => cell(i?.extra[n])),
     ].join(","));
   }
@@ -187,6 +189,12 @@ export const bmgTrainGanCommand: Command = {
     hidden: s("hidden width of both networks", "H", 1000),
     "monitor-every": s("mode-collapse indicators every N epochs (and at the last)", "N", 25),
     "monitor-samples": s("generated samples per indicator check", "M", 500),
+    select: s(
+      "which generator to keep: w2 = the monitored epoch whose samples are closest to the training rows " +
+        "(Sinkhorn W₂), or last",
+      "w2|last",
+      "w2",
+    ),
     seed: s("seed of split, initialisation, shuffles and latent draws", "S", 0),
     "max-minutes": s("stop after the epoch that ends past this wall time (the epochs run are reported)", "M"),
     out: s("GAN directory (default: runs/bmg-gan-<descriptors>-<time>)", "DIR"),
@@ -204,6 +212,10 @@ export const bmgTrainGanCommand: Command = {
     const hidden = intFlag(flags, "hidden", 1000, 1, 16384);
     const monitorEvery = intFlag(flags, "monitor-every", 25, 0, 1_000_000);
     const monitorSamples = intFlag(flags, "monitor-samples", 500, 2, 100_000);
+    const select = stringFlag(flags, "select") ?? "w2";
+    if (select !== "last" && select !== "w2") {
+      throw new UserError(`flag --select: expected 'last' or 'w2', got '${select}'`);
+    }
     const seed = intFlag(flags, "seed", 0, 0, 2 ** 31 - 1);
     const maxMinutes = flags["max-minutes"] === undefined ? undefined : positiveFlag(flags, "max-minutes", 1);
     const json = flags.json === true;
@@ -243,6 +255,7 @@ export const bmgTrainGanCommand: Command = {
       seed,
       monitorEvery,
       monitorSamples,
+      select,
       maxSeconds: maxMinutes === undefined ? undefined : maxMinutes * 60,
       indicators: (samples, m) => compositionIndicators(decodeSamples(samples, m, decodeCfg), trainSystems),
       onEpoch: (l) =>
@@ -253,6 +266,7 @@ export const bmgTrainGanCommand: Command = {
     });
     bar.done();
     const last = res.curves[res.curves.length - 1];
+    const chosen = res.curves[res.selectedEpoch];
     const finite = res.curves.every((c) => Number.isFinite(c.lossD) && Number.isFinite(c.lossG));
     if (!finite) throw new UserError("bmg train-gan: the losses became non-finite (try a smaller --lr)");
     const training = {
@@ -276,6 +290,8 @@ export const bmgTrainGanCommand: Command = {
         d_fake: r6(last.dFake),
         indicators: last.indicators ?? null,
       },
+      select,
+      selected: { epoch: res.selectedEpoch + 1, indicators: chosen.indicators ?? null },
     };
     const config = await saveBmgGan(out, res.gan, {
       descriptors: variant.set,
@@ -314,6 +330,11 @@ export const bmgTrainGanCommand: Command = {
               ind.coverage.toFixed(3)
             }, ` +
               `precision ${ind.precision.toFixed(3)}, distinct systems ${ind.extra.distinctSystems}`
+            : "") +
+          (select === "w2"
+            ? `\nkept the generator of epoch ${res.selectedEpoch + 1} (W₂ to the training rows ${
+              chosen.indicators?.w2Train?.toFixed(4)
+            }; last epoch ${last.indicators?.w2Train?.toFixed(4)})`
             : ""),
       );
     }

@@ -53,6 +53,7 @@ Deno.test("bmg GAN CLI: bad flags are one-line UserErrors naming the flag", asyn
   await assertRejectsUserError(run("train-gan", ["--held-out", "1.5"]), "--held-out");
   await assertRejectsUserError(run("train-gan", ["--bases", "Zr,Qq"]), "--bases", "Qq");
   await assertRejectsUserError(run("train-gan", ["--epochs", "0"]), "--epochs");
+  await assertRejectsUserError(run("train-gan", ["--select", "best"]), "--select", "w2");
   await assertRejectsUserError(run("generate", ["--device", "cpu"]), "--gan");
   await assertRejectsUserError(run("generate", ["--target", "tl:hi", "--gan", "x"]), "--target", "tl:hi");
   await assertRejectsUserError(
@@ -111,6 +112,10 @@ Deno.test({
       assertEquals(curves.length, 3);
       assertTrue(curves[0].startsWith("epoch,loss_d,loss_g,d_real,d_fake,spread_ratio,coverage,precision"));
       assertTrue(curves[2].split(",").every((c) => c !== "" && Number.isFinite(Number(c))), curves[2]);
+      // the default keeps the monitored generator with the smallest W₂ to the training rows (first on ties)
+      const w2 = curves.slice(1).map((l) => Number(l.split(",")[8]));
+      assertEquals([t.select, t.selected.epoch], ["w2", w2.indexOf(Math.min(...w2)) + 1]);
+      assertEquals(cfg.training.selected.epoch, t.selected.epoch);
 
       const gfa = join(tmp, "gfa");
       await tinyClassifier(gfa, cfg.elements);

@@ -163,3 +163,39 @@ Deno.test("GAN trainer: a spent time budget stops after the current epoch, which
   assertEquals([full.curves.length, full.stoppedEarly], [2, false]);
   r.gan.dispose(), full.gan.dispose();
 });
+
+for (const dev of ["cpu", "webgpu"] as const) {
+  Deno.test({
+    name:
+      `GAN trainer: select w2 returns the monitored generator closest to the training rows, restored exactly (${dev})`,
+    ignore: dev === "webgpu" && !HAS_GPU,
+    async fn() {
+      const be: Backend = dev === "cpu" ? cpu : (await gpu())!;
+      const x = ring(4, 256, 0.1, 9);
+      const arch = { latent: 4, hidden: 24 };
+      const base = { batchSize: 32, seed: 2, monitorEvery: 3, monitorSamples: 128 };
+      const sel = await trainGan(be, x, 256, 2, arch, { ...base, epochs: 20, select: "w2" });
+      const monitored = sel.curves.filter((c) => c.indicators);
+      assertEquals(monitored.map((c) => c.epoch), [2, 5, 8, 11, 14, 17, 19]);
+      const w2 = monitored.map((c) => c.indicators!.w2Train!);
+      assert(w2.every((v) => Number.isFinite(v) && v > 0), `W₂ ${w2}`);
+      // the first minimum (ties keep the earlier epoch); here it is not the last epoch
+      assertEquals(sel.selectedEpoch, monitored[w2.indexOf(Math.min(...w2))].epoch);
+      assert(sel.selectedEpoch < 19, `selected ${sel.selectedEpoch}`);
+      // the same seed trained for exactly selectedEpoch + 1 epochs ends on the same generator
+      const upTo = await trainGan(be, x, 256, 2, arch, { ...base, epochs: sel.selectedEpoch + 1 });
+      assertEquals(upTo.selectedEpoch, sel.selectedEpoch);
+      assertClose(
+        await generateSamples(sel.gan, sel.scaler, 64, 3),
+        await generateSamples(upTo.gan, upTo.scaler, 64, 3),
+        { atol: 0, rtol: 0 },
+      );
+      // "last" (the default) computes no W₂ and returns the final generator; selection does not change training
+      const last = await trainGan(be, x, 256, 2, arch, { ...base, epochs: 20 });
+      assertEquals(last.selectedEpoch, 19);
+      assert(last.curves.every((c) => c.indicators?.w2Train === undefined));
+      assertEquals(last.curves.map((c) => c.lossD), sel.curves.map((c) => c.lossD));
+      for (const r of [sel, upTo, last]) r.gan.dispose();
+    },
+  });
+}
