@@ -17,6 +17,8 @@ import { extractHeaMember, type HeaDesignModel, heaDesignModel } from "../design
 import { heaModelTables } from "../design/hea_model_classifier.ts";
 import { type HeaMember, heaMembers, type HeaSplitMode } from "../nn/train/hea_protocol.ts";
 import { sha256Hex } from "../data/checksum.ts";
+import { DescriptorDomain, type DomainVerdict } from "../design/descriptor_domain.ts";
+import { HEA_DESCRIPTOR_NAMES } from "../data/hea_descriptors.ts";
 import { intFlag, stringFlag } from "./args.ts";
 import { UserError } from "./errors.ts";
 
@@ -102,6 +104,61 @@ export async function modelMembers(
     labelled: (protocol.labelled as number | null) ?? null,
     semiSupervised: protocol.semi_supervised !== false,
   });
+}
+
+/** A model's applicability domain: the check and the training alloys it was fitted on. */
+export interface HeaModelDomain {
+  domain: DescriptorDomain;
+  /** Formula of every training row of the domain, in the domain's row order. */
+  formulas: string[];
+}
+
+/**
+ * The applicability domain of a model directory: fitted on the descriptors (the model's tables) of every alloy its
+ * members trained on, labelled or not. Null, with a notice on stderr, when the dataset cannot be loaded or the
+ * directory does not record its training protocol, unless `required`, which makes that an error.
+ */
+export async function heaModelDomain(
+  dir: string,
+  loaded: LoadedHeaModel,
+  flags: Flags,
+  quantile: number,
+  required: boolean,
+): Promise<HeaModelDomain | null> {
+  let data, members;
+  try {
+    data = await loadHeaData(flags, loaded.config.tables);
+    members = await modelMembers(dir, loaded, data);
+  } catch (e) {
+    if (required || !(e instanceof UserError)) throw e;
+    console.error(`notice: no applicability-domain check (${e.message})`);
+    return null;
+  }
+  const rows = [...new Set(members.flatMap((m) => [...m.labelled, ...m.unlabelled]))].sort((a, b) => a - b);
+  const F = HEA_DESCRIPTOR_NAMES.length, E = data.ds.elements.length;
+  const x = new Float64Array(rows.length * F);
+  const desc = data.arrays.desc;
+  rows.forEach((r, i) => {
+    for (let j = 0; j < F; j++) x[i * F + j] = desc[r * F + j];
+  });
+  return {
+    domain: DescriptorDomain.fit(x, F, { quantile }),
+    formulas: rows.map((r) => fractionsFormula(data.ds.comp.subarray(r * E, (r + 1) * E), data.ds.elements)),
+  };
+}
+
+/** The JSON form of a domain verdict (null without a domain). */
+export function domainJson(
+  d: HeaModelDomain | null,
+  v: DomainVerdict | null,
+): { in_domain: boolean; distance: number; nearest_training_alloy: string | null } | null {
+  return d && v
+    ? {
+      in_domain: v.inDomain,
+      distance: Number(v.distance.toPrecision(6)),
+      nearest_training_alloy: d.formulas[v.nearest] ?? null,
+    }
+    : null;
 }
 
 /** A loaded model directory with one member opened for design. */

@@ -2,14 +2,16 @@
  * `alloy hea generate`: inverse-design strategy (b). Decodes `--count` latent points drawn uniformly within
  * `--radius` of `--z` under the requested single-phase probability `--phi`, trims each decoded composition to an
  * alloy (fractions below `--min-fraction` dropped) and re-classifies it; generations whose classifier verdict
- * disagrees with `--phi` are flagged inconsistent. Prints formulas (at.%); `--out FILE` writes a CSV; `--json` one
- * JSON object.
+ * disagrees with `--phi` are flagged inconsistent, and each generation is checked against the model's applicability
+ * domain (nearest training alloy; see design/descriptor_domain.ts). Prints formulas (at.%); `--out FILE` writes a
+ * CSV; `--json` one JSON object.
  * @module
  */
 import { type Command, intFlag, numberFlag, stringFlag as str } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
-import { fractionsFormula, openHeaDesign, writeCsvAtomic } from "./hea_common.ts";
+import { domainJson, fractionsFormula, heaModelDomain, openHeaDesign, writeCsvAtomic } from "./hea_common.ts";
+import { heaDescriptorsHost } from "../data/hea_descriptors.ts";
 import { generateHea } from "../design/hea_generation.ts";
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -63,26 +65,42 @@ export const heaGenerateCommand: Command = {
       minFraction: numberFlag(flags, "min-fraction", 0.01),
       seed: intFlag(flags, "seed", 0, 0),
     });
+    const domain = await heaModelDomain(str(flags, "model")!, ctx.loaded, flags, 0.95, false);
     const rows = gens.map((g) => ({
       z: g.z,
       formula: fractionsFormula(g.fractions, els),
       p_single: g.pSingle,
       inconsistent: g.inconsistent,
+      domain: domainJson(domain, domain?.domain.assess(heaDescriptorsHost(g.fractions, ctx.tables)) ?? null),
     }));
+    const nOut = rows.filter((r) => r.domain && !r.domain.in_domain).length;
     const nBad = rows.filter((r) => r.inconsistent).length;
     const out = str(flags, "out");
     if (out) {
       const L = ctx.design.latentDim;
       await writeCsvAtomic(
         out,
-        [...Array.from({ length: L }, (_, k) => `z${k + 1}`), "formula", "p_single", "inconsistent"],
-        rows.map((r) => [...r.z, r.formula, r.p_single, r.inconsistent]),
+        [
+          ...Array.from({ length: L }, (_, k) => `z${k + 1}`),
+          "formula",
+          "p_single",
+          "inconsistent",
+          ...(domain ? ["in_domain", "domain_distance", "nearest_training_alloy"] : []),
+        ],
+        rows.map((r) => [
+          ...r.z,
+          r.formula,
+          r.p_single,
+          r.inconsistent,
+          ...(r.domain ? [r.domain.in_domain, r.domain.distance, r.domain.nearest_training_alloy ?? ""] : []),
+        ]),
       );
     }
     if (flags.json) {
       console.log(JSON.stringify({
         generated: rows,
         inconsistent: nBad,
+        outside_domain: domain ? nOut : null,
         unique_formulas: new Set(rows.map((r) => r.formula)).size,
         member: ctx.member,
         model_dir: str(flags, "model"),
@@ -92,13 +110,17 @@ export const heaGenerateCommand: Command = {
         console.log(
           `z=(${r.z.map((v) => v.toFixed(2)).join(", ")})  ${r.formula.padEnd(34)} p(single) ${
             r.p_single.toFixed(3)
-          }${r.inconsistent ? "  INCONSISTENT" : ""}`,
+          }${r.inconsistent ? "  INCONSISTENT" : ""}${
+            r.domain && !r.domain.in_domain
+              ? `  outside the domain (nearest ${r.domain.nearest_training_alloy})`
+              : ""
+          }`,
         );
       }
       console.log(
         `${rows.length} generated, ${
           new Set(rows.map((r) => r.formula)).size
-        } unique, ${nBad} inconsistent with φ`,
+        } unique, ${nBad} inconsistent with φ${domain ? `, ${nOut} outside the training domain` : ""}`,
       );
       if (out) console.log(`wrote ${out}`);
     }

@@ -1,13 +1,21 @@
 /**
  * `alloy hea nudge`: inverse-design strategy (c). Starting from `--formula` (the paper's example is
  * Fe14Ni16Cr22Co14Al22Cu8), repeatedly encodes the alloy, inverts φ, decodes and re-classifies until q(single phase)
- * exceeds `--cutoff`, printing the trajectory as formulas (design/hea_nudging.ts). `--json` prints one JSON object.
+ * exceeds `--cutoff`, printing the trajectory as formulas (design/hea_nudging.ts), each step checked against the
+ * model's applicability domain (nearest training alloy). `--json` prints one JSON object.
  * @module
  */
 import { type Command, intFlag, numberFlag, stringFlag as str } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
-import { formulaFractions, fractionsFormula, openHeaDesign } from "./hea_common.ts";
+import {
+  domainJson,
+  formulaFractions,
+  fractionsFormula,
+  heaModelDomain,
+  openHeaDesign,
+} from "./hea_common.ts";
+import { heaDescriptorsHost } from "../data/hea_descriptors.ts";
 import { nudgeHea } from "../design/hea_nudging.ts";
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -45,11 +53,13 @@ export const heaNudgeCommand: Command = {
       maxSteps: intFlag(flags, "max-steps", 20, 0, 10_000),
       minFraction: numberFlag(flags, "min-fraction", 0.01),
     });
+    const domain = await heaModelDomain(str(flags, "model")!, ctx.loaded, flags, 0.95, false);
     const steps = r.steps.map((s) => ({
       step: s.step,
       formula: fractionsFormula(s.fractions, els),
       p_single: s.pSingle,
       z: s.z,
+      domain: domainJson(domain, domain?.domain.assess(heaDescriptorsHost(s.fractions, ctx.tables)) ?? null),
     }));
     if (flags.json) {
       console.log(JSON.stringify({
@@ -64,7 +74,11 @@ export const heaNudgeCommand: Command = {
     } else {
       for (const s of steps) {
         console.log(
-          `step ${String(s.step).padStart(2)}  ${s.formula.padEnd(36)} p(single) ${s.p_single.toFixed(3)}`,
+          `step ${String(s.step).padStart(2)}  ${s.formula.padEnd(36)} p(single) ${s.p_single.toFixed(3)}${
+            s.domain && !s.domain.in_domain
+              ? `  outside the domain (nearest ${s.domain.nearest_training_alloy})`
+              : ""
+          }`,
         );
       }
       const why = r.stop === "cutoff"

@@ -15,8 +15,8 @@ import { writeFileAtomic } from "../data/atomic_write.ts";
 import { HEA_DESCRIPTOR_NAMES } from "../data/hea_descriptors.ts";
 import { loadHeaModelDir } from "../nn/models/hea_model_dir.ts";
 import { heaModelClassifier, heaModelTables } from "../design/hea_model_classifier.ts";
-import { DescriptorDomain, type DomainVerdict } from "../design/descriptor_domain.ts";
-import { fractionsFormula, loadHeaData, modelMembers } from "./hea_common.ts";
+import type { DomainVerdict } from "../design/descriptor_domain.ts";
+import { domainJson, type HeaModelDomain, heaModelDomain } from "./hea_common.ts";
 import {
   countHeaCompositions,
   type DescriptorRanges,
@@ -78,13 +78,6 @@ function percentFlag(flags: Flags, name: string, step: number): number | undefin
   return v / 100;
 }
 
-/** A screening's applicability domain: the check and the training alloys it was fitted on. */
-export interface ScreenDomain {
-  domain: DescriptorDomain;
-  /** Formula of every training row of the domain, in the domain's row order. */
-  formulas: string[];
-}
-
 /**
  * The CSV of the hits: rank, formula, p, at.% per model element, the eight descriptors, and with a domain its
  * verdict (in_domain, domain_distance, nearest_training_alloy).
@@ -92,7 +85,7 @@ export interface ScreenDomain {
 export function screenCsv(
   r: HeaScreenResult,
   elements: readonly string[],
-  domain?: ScreenDomain | null,
+  domain?: HeaModelDomain | null,
 ): string {
   const head = [
     "rank",
@@ -114,41 +107,6 @@ export function screenCsv(
     ].join(",");
   });
   return [head.join(","), ...rows].join("\n") + "\n";
-}
-
-/**
- * The applicability domain of a model directory: fitted on the descriptors (the model's tables) of every alloy its
- * members trained on, labelled or not. Null, with a notice on stderr, when the dataset cannot be loaded or the
- * directory does not record its training protocol, unless `--in-domain` asks for the domain, which makes that an
- * error.
- */
-async function screenDomain(
-  dir: string,
-  loaded: Awaited<ReturnType<typeof loadHeaModelDir>>,
-  flags: Flags,
-  quantile: number,
-): Promise<ScreenDomain | null> {
-  let data, members;
-  try {
-    data = await loadHeaData(flags, loaded.config.tables);
-    members = await modelMembers(dir, loaded, data);
-  } catch (e) {
-    if (flags["in-domain"] || !(e instanceof UserError)) throw e;
-    console.error(`notice: no applicability-domain check (${e.message})`);
-    return null;
-  }
-  const rows = [...new Set(members.flatMap((m) => [...m.labelled, ...m.unlabelled]))]
-    .sort((a, b) => a - b);
-  const F = HEA_DESCRIPTOR_NAMES.length, E = data.ds.elements.length;
-  const x = new Float64Array(rows.length * F);
-  const desc = data.arrays.desc;
-  rows.forEach((r, i) => {
-    for (let j = 0; j < F; j++) x[i * F + j] = desc[r * F + j];
-  });
-  return {
-    domain: DescriptorDomain.fit(x, F, { quantile }),
-    formulas: rows.map((r) => fractionsFormula(data.ds.comp.subarray(r * E, (r + 1) * E), data.ds.elements)),
-  };
 }
 
 /** The `hea screen` subcommand (registered by the `hea` command group). */
@@ -257,7 +215,7 @@ export const heaScreenCommand: Command = {
         );
       }
       const tables = await heaModelTables(loaded, { dataPath: stringFlag(flags, "data") });
-      const domain = await screenDomain(dir, loaded, flags, quantile);
+      const domain = await heaModelDomain(dir, loaded, flags, quantile, !!flags["in-domain"]);
       const clf = heaModelClassifier(loaded, be);
       const bar = new Progress("screen", total, flags.quiet !== true);
       const r = await screenHea({
@@ -288,13 +246,9 @@ export const heaScreenCommand: Command = {
         descriptors: Object.fromEntries(
           HEA_DESCRIPTOR_NAMES.map((n, j) => [n, Number(h.descriptors[j].toPrecision(8))]),
         ),
-        domain: verdicts[i] && {
-          in_domain: verdicts[i]!.inDomain,
-          distance: Number(verdicts[i]!.distance.toPrecision(6)),
-          nearest_training_alloy: domain!.formulas[verdicts[i]!.nearest] ?? null,
-        },
+        domain: domainJson(domain, verdicts[i]),
       }));
-      const domainJson = domain && {
+      const domainSummary = domain && {
         training_alloys: domain.domain.rows,
         quantile: domain.domain.quantile,
         threshold: Number(domain.domain.threshold.toPrecision(6)),
@@ -315,7 +269,7 @@ export const heaScreenCommand: Command = {
           evaluated: r.evaluated,
           passed_ranges: r.passed,
           above_min_p: r.above,
-          domain: domainJson,
+          domain: domainSummary,
           seconds: Number(r.seconds.toFixed(3)),
           compositions_per_s: rate,
           hits,
@@ -330,13 +284,13 @@ export const heaScreenCommand: Command = {
         );
         if (Object.keys(ranges).length) console.log(`${r.passed} inside the descriptor ranges`);
         console.log(`${r.above} with p(single phase) ≥ ${minP}; best ${hits.length}:`);
-        if (domainJson) {
+        if (domainSummary) {
           console.log(
-            `applicability domain: ${domainJson.training_alloys} training alloys, edge ${domainJson.threshold} ` +
+            `applicability domain: ${domainSummary.training_alloys} training alloys, edge ${domainSummary.threshold} ` +
               `(q ${quantile}); ${
                 flags["in-domain"]
                   ? `${r.rejected} better-scored compositions outside it were skipped`
-                  : `${domainJson.outside_among_hits} of these lie outside it (marked *; --in-domain skips them)`
+                  : `${domainSummary.outside_among_hits} of these lie outside it (marked *; --in-domain skips them)`
               }`,
           );
         }

@@ -1,7 +1,7 @@
 /**
  * `alloy hea` end to end, in process, on the real dataset (skipped without ALLOY_DATA_DIR): `train --json` keeps
  * the contract and writes a loadable model directory; `evaluate` re-computes the same metrics from the directory;
- * formulas in and out (`evaluate FORMULA`, `generate`, `nudge`), `explain` writes its files; bad flags and formulas
+ * formulas in and out (`evaluate FORMULA`, `generate`, `nudge`, with their applicability-domain verdicts), `explain` writes its files; bad flags and formulas
  * are one `error:` line with status 2.
  */
 import { main } from "../../cli/main.ts";
@@ -106,7 +106,14 @@ Deno.test({
       const pf = parseFormula(x.formula);
       assertNear(pf.fractions.reduce((a, b) => a + b, 0), 1, 1e-9);
       assertEquals(x.inconsistent, !(x.p_single > 0.5));
+      // the applicability domain: the nearest of the alloys the members trained on
+      assertTrue(typeof x.domain.in_domain === "boolean" && x.domain.distance >= 0, JSON.stringify(x.domain));
+      assertTrue(parseFormula(x.domain.nearest_training_alloy).elements.length >= 1);
     }
+    assertEquals(
+      g.outside_domain,
+      g.generated.filter((x: { domain: { in_domain: boolean } }) => !x.domain.in_domain).length,
+    );
     const n = json(
       await alloy([
         "hea",
@@ -122,6 +129,9 @@ Deno.test({
       ]),
     );
     assertEquals(n.trajectory[0].formula, "Al22.9Cr22.9Ni16.7Co14.6Fe14.6Cu8.3");
+    // the paper's start sits next to a training alloy of almost the same composition
+    assertTrue(n.trajectory[0].domain.in_domain && n.trajectory[0].domain.distance < 0.05);
+    assertEquals(n.trajectory[0].domain.nearest_training_alloy, "Al22.9Cr22.9Ni16.4Co14.8Fe14.8Cu8.2");
     assertTrue(n.trajectory.length >= 1 && n.trajectory.length <= 3);
     assertEquals(n.reached, n.trajectory.at(-1).p_single > 0.9);
 
