@@ -161,6 +161,11 @@ export function domainJson(
     : null;
 }
 
+/** The text-output note of a verdict outside the domain ("" inside it or without a domain). */
+export function outsideNote(v: ReturnType<typeof domainJson>): string {
+  return v && !v.in_domain ? `  outside the domain (nearest ${v.nearest_training_alloy})` : "";
+}
+
 /** A loaded model directory with one member opened for design. */
 export interface HeaDesignContext {
   loaded: LoadedHeaModel;

@@ -10,7 +10,14 @@
 import { type Command, intFlag, numberFlag, stringFlag as str } from "./args.ts";
 import { UserError } from "./errors.ts";
 import { openDevice } from "./device_flags.ts";
-import { domainJson, fractionsFormula, heaModelDomain, openHeaDesign, writeCsvAtomic } from "./hea_common.ts";
+import {
+  domainJson,
+  fractionsFormula,
+  heaModelDomain,
+  openHeaDesign,
+  outsideNote,
+  writeCsvAtomic,
+} from "./hea_common.ts";
 import { heaDescriptorsHost } from "../data/hea_descriptors.ts";
 import { generateHea } from "../design/hea_generation.ts";
 
@@ -110,11 +117,7 @@ export const heaGenerateCommand: Command = {
         console.log(
           `z=(${r.z.map((v) => v.toFixed(2)).join(", ")})  ${r.formula.padEnd(34)} p(single) ${
             r.p_single.toFixed(3)
-          }${r.inconsistent ? "  INCONSISTENT" : ""}${
-            r.domain && !r.domain.in_domain
-              ? `  outside the domain (nearest ${r.domain.nearest_training_alloy})`
-              : ""
-          }`,
+          }${r.inconsistent ? "  INCONSISTENT" : ""}${outsideNote(r.domain)}`,
         );
       }
       console.log(

@@ -14,6 +14,7 @@ import {
   fractionsFormula,
   heaModelDomain,
   openHeaDesign,
+  outsideNote,
 } from "./hea_common.ts";
 import { heaDescriptorsHost } from "../data/hea_descriptors.ts";
 import { nudgeHea } from "../design/hea_nudging.ts";
@@ -75,9 +76,7 @@ export const heaNudgeCommand: Command = {
       for (const s of steps) {
         console.log(
           `step ${String(s.step).padStart(2)}  ${s.formula.padEnd(36)} p(single) ${s.p_single.toFixed(3)}${
-            s.domain && !s.domain.in_domain
-              ? `  outside the domain (nearest ${s.domain.nearest_training_alloy})`
-              : ""
+            outsideNote(s.domain)
           }`,
         );
       }

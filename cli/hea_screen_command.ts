@@ -16,7 +16,7 @@ import { HEA_DESCRIPTOR_NAMES } from "../data/hea_descriptors.ts";
 import { loadHeaModelDir } from "../nn/models/hea_model_dir.ts";
 import { heaModelClassifier, heaModelTables } from "../design/hea_model_classifier.ts";
 import type { DomainVerdict } from "../design/descriptor_domain.ts";
-import { domainJson, type HeaModelDomain, heaModelDomain } from "./hea_common.ts";
+import { domainJson, type HeaModelDomain, heaModelDomain, outsideNote } from "./hea_common.ts";
 import {
   countHeaCompositions,
   type DescriptorRanges,
@@ -290,7 +290,7 @@ export const heaScreenCommand: Command = {
               `(q ${quantile}); ${
                 flags["in-domain"]
                   ? `${r.rejected} better-scored compositions outside it were skipped`
-                  : `${domainSummary.outside_among_hits} of these lie outside it (marked *; --in-domain skips them)`
+                  : `${domainSummary.outside_among_hits} of these lie outside it (marked; --in-domain skips them)`
               }`,
           );
         }
@@ -301,9 +301,7 @@ export const heaScreenCommand: Command = {
               d.vec.toFixed(2)
             } ` +
               `δ=${d.delta.toFixed(2)} ΔH=${d.delta_h_mix.toFixed(2)} ΔS=${d.delta_s_mix.toFixed(2)}` +
-              (h.domain && !h.domain.in_domain
-                ? `  * outside (nearest ${h.domain.nearest_training_alloy})`
-                : ""),
+              outsideNote(h.domain),
           );
         });
         if (out) console.log(`wrote ${out}`);

@@ -62,8 +62,10 @@ Deno.test("descriptor domain: nearest rows and distances equal a brute-force sea
     assertClose([v.distance], [best], { rtol: 1e-12 });
     assertEquals(v.inDomain, best <= d.threshold);
   }
-  // the constant column (std 0) is only centred, so an offset of 1 in it is a distance of 1
-  assertTrue(d.assess([x[0], x[1], 5.2]).distance >= 1 - 1e-12);
+  // the constant column (std 0) is only centred, so an offset of 1 in it is a distance of exactly 1 from row 0
+  const off = d.assess([x[0], x[1], 5.2]);
+  assertEquals(off.nearest, 0);
+  assertClose([off.distance], [1], { atol: 1e-9 });
 });
 
 Deno.test("descriptor domain: bad input is refused", () => {
